@@ -1,0 +1,151 @@
+"""Tasks (what an operator asked ZEGO for) and their attempts (every call made for it).
+
+The history is append-only in spirit: an attempt row is written before its call and then completed with
+the outcome; the task carries a copy of its latest outcome so that the history page is one indexed query.
+Neither the ServerSecret nor a Signature is ever stored.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .zego.client import SnapshotType, ThumbnailRequest, Vendor
+from .zego.codes import CodeInfo, RetryClass, lookup
+
+ACTION = "MediaThumbnails"
+
+
+class State(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown"
+
+
+RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
+
+
+class Task(models.Model):
+    class Vendor(models.TextChoices):
+        TENCENT = Vendor.TENCENT.value, "Tencent"
+        HUAWEI = Vendor.HUAWEI.value, "Huawei"
+
+    class Mode(models.TextChoices):
+        TIME_POINTS = SnapshotType.TIME_OFFSET.value, "Time points"
+        INTERVAL = SnapshotType.SAMPLE.value, "Interval"
+
+    vendor = models.CharField(max_length=16, choices=Vendor.choices)
+    mode = models.CharField(max_length=32, choices=Mode.choices)
+    file_id = models.CharField("File ID", max_length=1024, db_index=True)  # PostgreSQL adds a LIKE index too
+    definition = models.PositiveBigIntegerField(null=True, blank=True)
+    time_points = models.JSONField(default=list, blank=True, help_text="Seconds, as exact decimal strings.")
+    interval = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    resubmitted_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmissions"
+    )
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    latest_code = models.IntegerField("code", null=True, blank=True)
+    latest_message = models.TextField(blank=True)
+    latest_request_id = models.CharField("RequestId", max_length=128, blank=True)
+    vendor_task_id = models.CharField("vendor task id", max_length=255, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("submit_task", "Can submit screenshot tasks"),
+            ("retry_task", "Can retry screenshot tasks"),
+        ]
+        # Every list index ends in id: the history page is a newest-first keyset over id.
+        indexes = [
+            models.Index(fields=["vendor", "state", "latest_code", "-id"], name="task_vendor_state_code"),
+            models.Index(fields=["state", "-id"], name="task_state"),
+            models.Index(fields=["latest_code", "-id"], name="task_code"),
+            models.Index(fields=["mode", "-id"], name="task_mode"),
+            models.Index(fields=["created_by", "-id"], name="task_created_by"),
+            models.Index(fields=["created_at"], name="task_created_at"),
+            models.Index(fields=["state", "state_changed_at"], name="task_state_changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.vendor} {self.get_mode_display()} {self.file_id}"
+
+    def to_request(self) -> ThumbnailRequest:
+        return ThumbnailRequest(
+            vendor=Vendor(self.vendor),
+            type=SnapshotType(self.mode),
+            file_id=self.file_id,
+            definition=self.definition,
+            time_offsets=tuple(Decimal(t) for t in self.time_points),
+            interval=self.interval,
+        )
+
+    @property
+    def code_info(self) -> CodeInfo | None:
+        return None if self.latest_code is None else lookup(ACTION, self.latest_code)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in RETRYABLE_STATES
+
+    @property
+    def retry_needs_confirmation(self) -> bool:
+        info = self.code_info
+        return self.state == State.FAILED and info is not None and info.retry is RetryClass.PERMANENT
+
+    @property
+    def time_points_display(self) -> str:
+        return ", ".join(self.time_points)
+
+
+class Attempt(models.Model):
+    class Reason(models.TextChoices):
+        SUBMIT = "submit", "Submit"
+        RETRY = "retry", "Retry"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
+
+    nonce = models.CharField("SignatureNonce", max_length=16)
+    timestamp = models.BigIntegerField("Timestamp")
+    request_id = models.CharField("RequestId", max_length=128, blank=True)
+    vendor_task_id = models.CharField(max_length=255, blank=True)
+    vendor_request_id = models.CharField(max_length=128, blank=True)
+    code = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    transport_error = models.CharField(max_length=32, blank=True)
+    transport_detail = models.TextField(blank=True)
+    may_have_reached = models.BooleanField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["task", "number"]
+        constraints = [models.UniqueConstraint(fields=["task", "number"], name="attempt_task_number")]
+        indexes = [
+            models.Index(fields=["request_id"], name="attempt_request_id"),
+            models.Index(fields=["vendor_task_id"], name="attempt_vendor_task_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of task #{self.task_id}"
+
+    @property
+    def code_info(self) -> CodeInfo | None:
+        return None if self.code is None else lookup(ACTION, self.code)
