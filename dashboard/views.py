@@ -1,6 +1,170 @@
-def home(request): ...
-def healthz(request): ...
-def history(request): ...
-def task_new(request, mode): ...
-def task_detail(request, pk): ...
-def task_retry(request, pk): ...
+"""Thin views: validate, call one service or selector, render. One template serves page and fragment."""
+
+from __future__ import annotations
+
+import shlex
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import services
+from .forms import FORM_FOR_MODE, FORMS, HistorySearchForm
+from .models import Task
+from .selectors import task_history
+from .simulator import SCRIPTED_FILE_IDS
+from .zego.client import PreparedCall, ZegoConfig
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    recent = Task.objects.select_related("created_by")[:10]
+    return render(
+        request,
+        "dashboard/home.html",
+        {"recent": recent, "forms": FORMS.values(), "scripted": SCRIPTED_FILE_IDS.items()},
+    )
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "degraded", "database": database, "simulator": settings.ZEGO_SIMULATOR},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("dashboard.submit_task", raise_exception=True)
+def task_new(request: HttpRequest, mode: str) -> HttpResponse:
+    form_class = FORMS.get(mode)
+    if form_class is None:
+        raise Http404("No such screenshot mode.")
+    resubmit_of = _resubmit_source(request)
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            submission = services.task_submit(
+                user=request.user,
+                request=form.to_request(),
+                submission_token=form.cleaned_data.get("submission_token"),
+                resubmitted_from=resubmit_of,
+            )
+            if not submission.created:
+                messages.info(request, "This form was already submitted: here is the task it created.")
+            return redirect("dashboard:task_detail", pk=submission.task.pk)
+    else:
+        initial = form_class.initial_from_task(resubmit_of) if resubmit_of else {}
+        # A vendor switch (htmx, or the no-JavaScript "Show fields" button) keeps what was typed.
+        for name in ("vendor", "file_id", "definition", "time_points", "interval", "submission_token"):
+            if name in request.GET:
+                initial[name] = request.GET[name]
+        form = form_class(initial=initial)
+    template = "dashboard/task_form.html"
+    if request.htmx and request.method == "GET":
+        template += "#vendor-fields"
+    return render(
+        request,
+        template,
+        {"form": form, "mode_forms": FORMS.values(), "resubmit_of": resubmit_of},
+    )
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    services.attempts_expire_stale()
+    form = HistorySearchForm(request.GET or None)
+    page = None
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        page = task_history(**{k: v for k, v in filters.items() if v not in ("", None)})
+    template = "dashboard/history.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"form": form, "page": page})
+
+
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    services.attempts_expire_stale()
+    task = get_object_or_404(Task, pk=pk)
+    return _render_detail(request, task, fragment=bool(request.htmx))
+
+
+@require_POST
+@permission_required("dashboard.retry_task", raise_exception=True)
+def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_object_or_404(Task, pk=pk)
+    origin = "history" if request.POST.get("from") == "history" else "detail"
+    ok = False
+    try:
+        attempt = services.task_retry(user=request.user, task=task, confirmed=request.POST.get("confirm") == "yes")
+    except services.RetryNeedsConfirmation as exc:
+        if not request.htmx:
+            return render(request, "dashboard/retry_confirm.html", {"task": task, "reason": str(exc), "origin": origin})
+        flash = str(exc)
+    except services.RetryRefused as exc:
+        flash = f"Not retried: {exc}"
+    else:
+        ok = attempt.state == "succeeded"
+        flash = f"Attempt {attempt.number}: {attempt.get_state_display().lower()}"
+        flash += f", RequestId {attempt.request_id}." if attempt.request_id else "."
+    task.refresh_from_db()
+    if request.htmx and origin == "history":
+        return render(request, "dashboard/history.html#row", {"task": task, "flash": flash})
+    if request.htmx:
+        return _render_detail(request, task, fragment=True, flash=flash)
+    messages.add_message(request, messages.SUCCESS if ok else messages.WARNING, flash)
+    return redirect("dashboard:task_detail", pk=pk)
+
+
+def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: str = "") -> HttpResponse:
+    task = Task.objects.select_related("created_by", "resubmitted_from").get(pk=task.pk)
+    template = "dashboard/task_detail.html" + ("#task-panel" if fragment else "")
+    return render(
+        request,
+        template,
+        {
+            "task": task,
+            "flash": flash,
+            "attempts": task.attempts.select_related("created_by").order_by("number"),
+            "command_line": _command_line(task),
+            "resubmissions": task.resubmissions.order_by("-id")[:20],
+            "edit_form": FORM_FOR_MODE[task.mode],
+        },
+    )
+
+
+def _resubmit_source(request: HttpRequest) -> Task | None:
+    raw = request.GET.get("from_task") or request.POST.get("from_task")
+    if not raw or not raw.isdigit():
+        return None
+    return Task.objects.filter(pk=int(raw)).first()
+
+
+def _command_line(task: Task) -> str:
+    """A curl command that repeats the request; the Signature is a placeholder to fill in."""
+    config = ZegoConfig.from_settings()
+    call = PreparedCall(
+        action="MediaThumbnails",
+        params=tuple(task.to_request().business_params()),
+        app_id=config.app_id,
+        nonce="<nonce>",
+        timestamp=0,
+    )
+    query = [(k, "<unix-seconds>" if k == "Timestamp" else v) for k, v in call.public_query()]
+    url = config.api_url + "?" + urlencode(query, safe="<>[]/")
+    return "curl -sS " + shlex.quote(url)

@@ -1,0 +1,249 @@
+"""One form per screenshot mode; each owns its vendor rules and turns itself into a ThumbnailRequest.
+
+Limits come from ZEGO's and the vendors' documentation (see zego-facts.md): Tencent File IDs are digit
+strings of at most 40 characters, Huawei's are OBS object paths (at most 1024 characters); Huawei takes at
+most 10 whole-second time points and an interval of 1 to 100 s. Tencent documents no cap on time points;
+thumbs caps them at 100, to millisecond precision.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import State, Task
+from .zego.client import SnapshotType, ThumbnailRequest, Vendor
+
+TENCENT_FILE_ID_MAX = 40
+HUAWEI_FILE_ID_MAX = 1024
+TENCENT_MAX_TIME_POINTS = 100
+HUAWEI_MAX_TIME_POINTS = 10
+MAX_TIME_POINT_SECONDS = Decimal(999_999)
+INTERVAL_MIN, INTERVAL_MAX = 1, 100
+DEFINITION_MAX = 2**32 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+def parse_time_points(raw: str, vendor: str) -> list[str]:
+    """'1, 2.5, 10' or one per line -> ['1', '2.5', '10'] (exact decimal strings), or ValidationError."""
+    parts = [p for p in _SPLIT.split(raw.strip()) if p]
+    if not parts:
+        raise forms.ValidationError("Enter at least one time point, in seconds, such as 1, 2.5, 10.")
+    cap = HUAWEI_MAX_TIME_POINTS if vendor == Vendor.HUAWEI else TENCENT_MAX_TIME_POINTS
+    if len(parts) > cap:
+        raise forms.ValidationError(f"{len(parts)} time points: {vendor} takes at most {cap}.")
+    seen: dict[Decimal, str] = {}
+    errors, points = [], []
+    for part in parts:
+        try:
+            value = Decimal(part)
+        except InvalidOperation:
+            errors.append(f"“{part[:20]}” is not a number of seconds.")
+            continue
+        if not value.is_finite():
+            errors.append(f"“{part[:20]}” is not a finite number.")
+        elif value < 0:
+            errors.append(f"{part} is negative: time points count from the start of the file.")
+        elif value > MAX_TIME_POINT_SECONDS:
+            errors.append(f"{part} is beyond {MAX_TIME_POINT_SECONDS:,} seconds.")
+        elif vendor == Vendor.HUAWEI and value != value.to_integral_value():
+            errors.append(f"{part}: Huawei takes whole seconds only.")
+        elif value.as_tuple().exponent < -3 and value != value.quantize(Decimal("0.001")):
+            errors.append(f"{part}: at most three decimal places (milliseconds).")
+        elif value in seen:
+            errors.append(f"{part} is repeated (same time as {seen[value]}).")
+        else:
+            seen[value] = part
+            normal = value.normalize()
+            points.append(str(int(normal)) if normal == normal.to_integral_value() else format(normal, "f"))
+    if errors:
+        raise forms.ValidationError(errors)
+    return points
+
+
+class TaskForm(forms.Form):
+    mode: SnapshotType
+    title: str
+    slug: str
+
+    vendor = forms.ChoiceField(
+        choices=Task.Vendor.choices,
+        initial=Vendor.TENCENT.value,
+        widget=forms.RadioSelect,
+        help_text="Where the recording is stored: Tencent Cloud VOD or Huawei Cloud OBS.",
+    )
+    file_id = forms.CharField(
+        label="File ID",
+        max_length=HUAWEI_FILE_ID_MAX,
+        help_text="Tencent: the VOD FileID (digits). Huawei: the OBS object path, e.g. /record/…/file.mp4.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    definition = forms.IntegerField(
+        label="Definition",
+        required=False,
+        min_value=1,
+        max_value=DEFINITION_MAX,
+        help_text="Tencent screenshot template ID, from ZEGOCLOUD support (10 = JPG at source size).",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and not self.initial.get("submission_token"):
+            self.initial["submission_token"] = uuid.uuid4()
+        self.fields["definition"].error_messages.update(
+            {"invalid": "Definition must be a whole number, such as 10.", "min_value": "Definition must be 1 or more."}
+        )
+
+    @property
+    def vendor_value(self) -> str:
+        """The vendor the page should show fields for: what was posted, else the initial."""
+        if self.is_bound:
+            value = self.data.get(self.add_prefix("vendor"))
+        else:
+            value = self.initial.get("vendor")
+        return value if value in Vendor._value2member_map_ else Vendor.TENCENT.value
+
+    def clean_file_id(self) -> str:
+        file_id = self.cleaned_data["file_id"]
+        if _CONTROL.search(file_id):
+            raise forms.ValidationError("File ID contains a control character (a tab, newline or similar).")
+        return file_id
+
+    def clean(self) -> dict:
+        data = super().clean()
+        vendor, file_id = data.get("vendor"), data.get("file_id")
+        if vendor == Vendor.TENCENT:
+            if file_id and not file_id.isdigit() or file_id and not file_id.isascii():
+                self.add_error("file_id", "A Tencent File ID is digits only, such as 1397757897438985100.")
+            elif file_id and len(file_id) > TENCENT_FILE_ID_MAX:
+                self.add_error("file_id", f"A Tencent File ID has at most {TENCENT_FILE_ID_MAX} digits.")
+            if data.get("definition") is None and "definition" not in self.errors:
+                self.add_error("definition", "Tencent needs a Definition: the screenshot template ID.")
+        else:
+            data["definition"] = None
+        return data
+
+    def to_request(self) -> ThumbnailRequest:
+        d = self.cleaned_data
+        return ThumbnailRequest(
+            vendor=Vendor(d["vendor"]),
+            type=self.mode,
+            file_id=d["file_id"],
+            definition=d.get("definition"),
+            time_offsets=tuple(Decimal(t) for t in d.get("time_points") or ()),
+            interval=d.get("interval"),
+        )
+
+    @classmethod
+    def initial_from_task(cls, task: Task) -> dict:
+        return {
+            "vendor": task.vendor,
+            "file_id": task.file_id,
+            "definition": task.definition,
+            "time_points": ", ".join(task.time_points),
+            "interval": task.interval,
+        }
+
+
+class TimePointsForm(TaskForm):
+    mode = SnapshotType.TIME_OFFSET
+    slug = "time-points"
+    title = "Time points"
+
+    time_points = forms.CharField(
+        label="Time points",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="Seconds from the start, separated by commas or one per line: 1, 2.5, 10. "
+        f"Tencent: up to {TENCENT_MAX_TIME_POINTS}, to the millisecond. "
+        f"Huawei: up to {HUAWEI_MAX_TIME_POINTS}, whole seconds.",
+    )
+
+    def clean_time_points(self) -> list[str]:
+        # vendor is declared before time_points, so it is already cleaned (or invalid, and reported).
+        vendor = self.cleaned_data.get("vendor") or Vendor.TENCENT
+        return parse_time_points(self.cleaned_data["time_points"], vendor)
+
+
+class IntervalForm(TaskForm):
+    mode = SnapshotType.SAMPLE
+    slug = "interval"
+    title = "Interval"
+
+    interval = forms.IntegerField(
+        label="Interval",
+        required=False,
+        min_value=INTERVAL_MIN,
+        max_value=INTERVAL_MAX,
+        help_text=f"Huawei: a screenshot every N whole seconds, {INTERVAL_MIN} to {INTERVAL_MAX}.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["interval"].error_messages.update(
+            {
+                "invalid": "Interval must be a whole number of seconds.",
+                "min_value": f"Interval must be at least {INTERVAL_MIN} second.",
+                "max_value": f"Interval must be at most {INTERVAL_MAX} seconds.",
+            }
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("vendor") == Vendor.HUAWEI:
+            if data.get("interval") is None and "interval" not in self.errors:
+                self.add_error("interval", "Huawei needs an Interval: whole seconds between screenshots.")
+        else:
+            data["interval"] = None
+            self.errors.pop("interval", None)
+        return data
+
+
+FORMS: dict[str, type[TaskForm]] = {form.slug: form for form in (TimePointsForm, IntervalForm)}
+FORM_FOR_MODE: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
+
+
+class HistorySearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=HUAWEI_FILE_ID_MAX,
+        help_text="RequestId, vendor task id, or File ID (exact or the start of one).",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    vendor = forms.ChoiceField(choices=[("", "Any vendor"), *Task.Vendor.choices], required=False)
+    mode = forms.ChoiceField(choices=[("", "Any mode"), *Task.Mode.choices], required=False)
+    state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False)
+    code = forms.IntegerField(label="Code", required=False, widget=forms.NumberInput(attrs={"placeholder": "Code"}))
+    submitter = forms.CharField(label="Submitted by", required=False, max_length=150)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def clean_q(self) -> str:
+        q = self.cleaned_data["q"].strip()
+        if _CONTROL.search(q):
+            raise forms.ValidationError("The search contains a control character.")
+        return q
+
+    def clean_submitter(self) -> str:
+        return self.cleaned_data["submitter"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“To” is before “From”.")
+        return data
+
+
+def submitter_choices() -> list[str]:
+    return list(get_user_model().objects.order_by("username").values_list("username", flat=True)[:200])

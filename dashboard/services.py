@@ -1,0 +1,213 @@
+"""Writes: submit a screenshot task, retry it, expire attempts whose sender died.
+
+Each call is recorded before it is made: the task and its attempt are committed in state "sending",
+the client is called outside any transaction, and the outcome is written afterwards. A crash between the
+two leaves a "sending" attempt that ``attempts_expire_stale`` turns into "unknown" once the client's
+timeout has certainly passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import RETRYABLE_STATES, Attempt, State, Task
+from .zego.client import (
+    CallResult,
+    Outcome,
+    PreparedCall,
+    ThumbnailRequest,
+    ZegoClient,
+    default_client,
+    format_number,
+)
+
+log = logging.getLogger("dashboard.services")
+
+_STATE_FOR = {Outcome.SUCCEEDED: State.SUCCEEDED, Outcome.FAILED: State.FAILED, Outcome.UNKNOWN: State.UNKNOWN}
+ABANDONED = "abandoned"
+
+
+class RetryRefused(Exception):
+    """The task cannot be retried now; the message says why, for the operator."""
+
+
+class RetryNeedsConfirmation(RetryRefused):
+    """The last code is permanent: the same input will probably fail again."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    task: Task
+    created: bool  # False: the form's one-time token had been used, this is the task it made
+
+
+def stale_after() -> timedelta:
+    """How long an attempt may stay "sending": past the client's own timeouts, plus margin for pacing."""
+    return timedelta(seconds=settings.ZEGO_CONNECT_TIMEOUT_SECONDS + settings.ZEGO_TIMEOUT_SECONDS + 60)
+
+
+def task_submit(
+    *,
+    user: AbstractBaseUser,
+    request: ThumbnailRequest,
+    submission_token: uuid.UUID | None = None,
+    resubmitted_from: Task | None = None,
+    client: ZegoClient | None = None,
+) -> Submission:
+    client = client or default_client()
+    prepared = client.prepare_thumbnails(request)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            task = Task.objects.create(
+                vendor=request.vendor.value,
+                mode=request.type.value,
+                file_id=request.file_id,
+                definition=request.definition,
+                time_points=[format_number(t) for t in request.time_offsets],
+                interval=request.interval,
+                created_by=user,
+                created_at=now,
+                resubmitted_from=resubmitted_from,
+                submission_token=submission_token,
+                state=State.SENDING,
+                state_changed_at=now,
+                attempt_count=1,
+            )
+            attempt = _new_attempt(task, number=1, reason=Attempt.Reason.SUBMIT, user=user, prepared=prepared)
+    except IntegrityError:
+        if submission_token is None:
+            raise
+        existing = Task.objects.get(submission_token=submission_token)
+        log.info("task #%s: form token reused by %s, no second task made", existing.pk, user)
+        return Submission(task=existing, created=False)
+    _send_and_record(client, task, attempt, prepared)
+    task.refresh_from_db()
+    return Submission(task=task, created=True)
+
+
+def task_retry(
+    *, user: AbstractBaseUser, task: Task, confirmed: bool = False, client: ZegoClient | None = None
+) -> Attempt:
+    """A new attempt with a fresh nonce, timestamp and signature. Two concurrent retries make one attempt:
+    the claim is a single conditional UPDATE, which only one of them can win."""
+    client = client or default_client()
+    task.refresh_from_db()
+    _refuse_unless_retryable(task, confirmed=confirmed)
+    prepared = client.prepare_thumbnails(task.to_request())
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
+            .filter(_retryable_q(now))
+            .update(state=State.SENDING, state_changed_at=now, attempt_count=F("attempt_count") + 1)
+        )
+        if not claimed:
+            raise RetryRefused("Another retry of this task has just started; its outcome will show here.")
+        number = task.attempt_count + 1
+        attempt = _new_attempt(task, number=number, reason=Attempt.Reason.RETRY, user=user, prepared=prepared)
+    _send_and_record(client, task, attempt, prepared)
+    attempt.refresh_from_db()
+    task.refresh_from_db()
+    return attempt
+
+
+def attempts_expire_stale(*, now=None) -> int:
+    """Mark attempts whose sender stopped without recording an outcome as unknown; return how many."""
+    now = now or timezone.now()
+    cutoff = now - stale_after()
+    stale = list(
+        Task.objects.filter(state=State.SENDING, state_changed_at__lt=cutoff).values_list("pk", "attempt_count")
+    )
+    for task_id, number in stale:
+        Attempt.objects.filter(task_id=task_id, number=number, state=State.SENDING).update(
+            state=State.UNKNOWN,
+            finished_at=now,
+            transport_error=ABANDONED,
+            transport_detail="No outcome was recorded: the process sending this request stopped before "
+            "saving ZEGO's answer. ZEGO may have received it.",
+            may_have_reached=True,
+        )
+        Task.objects.filter(pk=task_id, attempt_count=number, state=State.SENDING).update(
+            state=State.UNKNOWN, state_changed_at=now
+        )
+    if stale:
+        log.warning("marked %d abandoned attempt(s) unknown", len(stale))
+    return len(stale)
+
+
+def _retryable_q(now) -> Q:
+    return Q(state__in=RETRYABLE_STATES) | Q(state=State.SENDING, state_changed_at__lt=now - stale_after())
+
+
+def _refuse_unless_retryable(task: Task, *, confirmed: bool) -> None:
+    if task.state == State.SUCCEEDED:
+        raise RetryRefused("This task succeeded: there is nothing to retry. Submit a new task instead.")
+    if task.state == State.SENDING and task.state_changed_at >= timezone.now() - stale_after():
+        raise RetryRefused("This task is still sending: wait for its outcome before retrying.")
+    if task.retry_needs_confirmation and not confirmed:
+        info = task.code_info
+        raise RetryNeedsConfirmation(
+            f"Code {task.latest_code} ({info.meaning}) is permanent: the same input will probably fail "
+            "again. Confirm to retry anyway."
+        )
+
+
+def _new_attempt(task: Task, *, number: int, reason: str, user, prepared: PreparedCall) -> Attempt:
+    return Attempt.objects.create(
+        task=task,
+        number=number,
+        reason=reason,
+        created_by=user,
+        state=State.SENDING,
+        nonce=prepared.nonce,
+        timestamp=prepared.timestamp,
+    )
+
+
+def _send_and_record(client: ZegoClient, task: Task, attempt: Attempt, prepared: PreparedCall) -> None:
+    result = client.send(prepared)
+    _record(task, attempt, result)
+
+
+def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
+    now = timezone.now()
+    state = _STATE_FOR[result.outcome]
+    failure = result.failure
+    Attempt.objects.filter(pk=attempt.pk).update(
+        state=state,
+        finished_at=now,
+        request_id=result.request_id,
+        vendor_task_id=result.vendor_task_id,
+        vendor_request_id=result.vendor_request_id,
+        code=result.code,
+        message=result.message,
+        http_status=result.http_status,
+        latency_ms=result.latency_ms,
+        transport_error=failure.kind.value if failure else "",
+        transport_detail=failure.detail if failure else "",
+        may_have_reached=failure.may_have_reached if failure else True,
+        response_body=result.body,
+    )
+    # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
+    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+        state=state,
+        state_changed_at=now,
+        latest_code=result.code,
+        latest_message=result.message or (failure.detail if failure else ""),
+        latest_request_id=result.request_id,
+        vendor_task_id=result.vendor_task_id,
+    )
+    log.info(
+        "task #%s attempt %s (%s): %s code=%s request_id=%s",
+        task.pk, attempt.number, attempt.reason, state, result.code, result.request_id or "-",
+    )
