@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections import deque
@@ -231,6 +232,7 @@ class RateLimiter:
                 pause = 1.0 - (now - self._sent[0])
                 self._sleep(pause)
                 waited += pause
+                self._sent.popleft()  # the slot waited for is free now, whatever float rounding says
 
 
 _limiters: dict[tuple[int, str, int], RateLimiter] = {}
@@ -298,7 +300,7 @@ class ZegoClient:
                 timeout=(self.config.connect_timeout_seconds, self.config.timeout_seconds),
                 allow_redirects=False,
             )
-            body = response.text[:BODY_LIMIT]
+            text = response.text
         except requests.exceptions.ConnectTimeout:
             return self._failed(call, started, FailureKind.CONNECT_TIMEOUT,
                                 f"No connection to {host} within {self.config.connect_timeout_seconds:g} s.", False)
@@ -310,8 +312,11 @@ class ZegoClient:
             return self._failed(call, started, FailureKind.TLS_ERROR,
                                 f"TLS handshake with {host} failed (certificate or protocol).", False)
         except requests.exceptions.ConnectionError as exc:
-            refused = isinstance(_root_cause(exc), ConnectionRefusedError)
-            if refused:
+            cause = _root_cause(exc)
+            if isinstance(cause, socket.gaierror):
+                return self._failed(call, started, FailureKind.CONNECTION_ERROR,
+                                    f"Could not resolve {host}: check ZEGO_API_URL and this server's DNS.", False)
+            if isinstance(cause, ConnectionRefusedError):
                 return self._failed(call, started, FailureKind.CONNECTION_REFUSED,
                                     f"{host} refused the connection: is ZEGO_API_URL right, and the server up?",
                                     False)
@@ -322,7 +327,8 @@ class ZegoClient:
             return self._failed(call, started, FailureKind.CONNECTION_ERROR,
                                 f"The request to {host} failed ({type(exc).__name__}).", True)
         latency_ms = _elapsed_ms(started)
-        body = _scrub(body, self.config.server_secret, signature)
+        # Scrub before cutting, so that an echo straddling the cut cannot leave a piece behind.
+        body = _scrub(text, self.config.server_secret, signature)[:BODY_LIMIT]
         result = self._parse(call, response.status_code, body, latency_ms)
         log.info(
             "zego %s app=%s status=%s code=%s request_id=%s latency_ms=%s%s",
@@ -344,7 +350,7 @@ class ZegoClient:
         base = {"action": call.action, "http_status": status, "latency_ms": latency_ms, "body": body}
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             if status >= 500:
                 detail = f"HTTP {status} with a body that is not JSON (an error page from ZEGO or a proxy)."
                 kind = FailureKind.HTTP_ERROR
