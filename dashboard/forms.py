@@ -104,10 +104,7 @@ class TaskForm(forms.Form):
     @property
     def vendor_value(self) -> str:
         """The vendor the page should show fields for: what was posted, else the initial."""
-        if self.is_bound:
-            value = self.data.get(self.add_prefix("vendor"))
-        else:
-            value = self.initial.get("vendor")
+        value = self.data.get(self.add_prefix("vendor")) if self.is_bound else self.initial.get("vendor")
         return value if value in Vendor._value2member_map_ else Vendor.TENCENT.value
 
     def clean_file_id(self) -> str:
@@ -120,7 +117,7 @@ class TaskForm(forms.Form):
         data = super().clean()
         vendor, file_id = data.get("vendor"), data.get("file_id")
         if vendor == Vendor.TENCENT:
-            if file_id and not file_id.isdigit() or file_id and not file_id.isascii():
+            if (file_id and not file_id.isdigit()) or (file_id and not file_id.isascii()):
                 self.add_error("file_id", "A Tencent File ID is digits only, such as 1397757897438985100.")
             elif file_id and len(file_id) > TENCENT_FILE_ID_MAX:
                 self.add_error("file_id", f"A Tencent File ID has at most {TENCENT_FILE_ID_MAX} digits.")

@@ -112,4 +112,3 @@ def _prefix_range(q: str) -> Q:
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-

@@ -209,5 +209,10 @@ def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
     )
     log.info(
         "task #%s attempt %s (%s): %s code=%s request_id=%s",
-        task.pk, attempt.number, attempt.reason, state, result.code, result.request_id or "-",
+        task.pk,
+        attempt.number,
+        attempt.reason,
+        state,
+        result.code,
+        result.request_id or "-",
     )

@@ -114,8 +114,15 @@ def test_it_asks_for_confirmation_before_retrying_a_permanent_code(operator):
 def test_it_turns_an_abandoned_sending_attempt_into_unknown(operator):
     long_ago = timezone.now() - services.stale_after() - timedelta(seconds=1)
     task = Task.objects.create(
-        vendor="Tencent", mode="SnapshotByTimeOffset", file_id="1", created_by=operator,
-        state=State.SENDING, state_changed_at=long_ago, attempt_count=1, definition=10, time_points=["1"],
+        vendor="Tencent",
+        mode="SnapshotByTimeOffset",
+        file_id="1",
+        created_by=operator,
+        state=State.SENDING,
+        state_changed_at=long_ago,
+        attempt_count=1,
+        definition=10,
+        time_points=["1"],
     )
     Attempt.objects.create(task=task, number=1, reason="submit", created_by=operator, nonce="0" * 16, timestamp=1)
     fresh = Task.objects.create(vendor="Tencent", mode="SnapshotByTimeOffset", file_id="2", created_by=operator)

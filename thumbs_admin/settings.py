@@ -192,6 +192,11 @@ except (environ.ImproperlyConfigured, ValueError, KeyError) as exc:
         f"DATABASE_URL: expected a URL such as sqlite:///path/db.sqlite3 or "
         f"postgres://user:password@host:5432/name ({exc})."
     ) from None
+if DATABASES["default"]["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+    raise ImproperlyConfigured(
+        "DATABASE_URL: expected a URL such as sqlite:///path/db.sqlite3 or postgres://user:password@host:5432/name "
+        "(thumbs supports SQLite and PostgreSQL)."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the history page read while a submission writes; the timeout rides out short write locks.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -247,9 +252,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = _int(
-        "DJANGO_HSTS_SECONDS", 31536000, lo=0, hi=10**9, what="a whole number of seconds"
-    )
+    SECURE_HSTS_SECONDS = _int("DJANGO_HSTS_SECONDS", 31536000, lo=0, hi=10**9, what="a whole number of seconds")
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True

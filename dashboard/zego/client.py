@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from . import signing
 from .codes import CodeInfo, lookup
@@ -279,6 +280,7 @@ class ZegoClient:
     def describe_media_task(self, *, task_id: str, vendor: Vendor) -> MediaTaskStatus:
         return parse_media_task(self.send(self.prepare_describe(task_id=task_id, vendor=vendor)), vendor)
 
+    @sensitive_variables("signature", "query")
     def send(self, call: PreparedCall) -> CallResult:
         signature = signing.request_signature(call.app_id, call.nonce, self.config.server_secret, call.timestamp)
         query = [
@@ -302,37 +304,74 @@ class ZegoClient:
             )
             text = response.text
         except requests.exceptions.ConnectTimeout:
-            return self._failed(call, started, FailureKind.CONNECT_TIMEOUT,
-                                f"No connection to {host} within {self.config.connect_timeout_seconds:g} s.", False)
+            return self._failed(
+                call,
+                started,
+                FailureKind.CONNECT_TIMEOUT,
+                f"No connection to {host} within {self.config.connect_timeout_seconds:g} s.",
+                False,
+            )
         except requests.exceptions.ReadTimeout:
-            return self._failed(call, started, FailureKind.READ_TIMEOUT,
-                                f"{host} accepted the request but sent no answer within "
-                                f"{self.config.timeout_seconds:g} s.", True)
+            return self._failed(
+                call,
+                started,
+                FailureKind.READ_TIMEOUT,
+                f"{host} accepted the request but sent no answer within {self.config.timeout_seconds:g} s.",
+                True,
+            )
         except requests.exceptions.SSLError:
-            return self._failed(call, started, FailureKind.TLS_ERROR,
-                                f"TLS handshake with {host} failed (certificate or protocol).", False)
+            return self._failed(
+                call,
+                started,
+                FailureKind.TLS_ERROR,
+                f"TLS handshake with {host} failed (certificate or protocol).",
+                False,
+            )
         except requests.exceptions.ConnectionError as exc:
             cause = _root_cause(exc)
             if isinstance(cause, socket.gaierror):
-                return self._failed(call, started, FailureKind.CONNECTION_ERROR,
-                                    f"Could not resolve {host}: check ZEGO_API_URL and this server's DNS.", False)
+                return self._failed(
+                    call,
+                    started,
+                    FailureKind.CONNECTION_ERROR,
+                    f"Could not resolve {host}: check ZEGO_API_URL and this server's DNS.",
+                    False,
+                )
             if isinstance(cause, ConnectionRefusedError):
-                return self._failed(call, started, FailureKind.CONNECTION_REFUSED,
-                                    f"{host} refused the connection: is ZEGO_API_URL right, and the server up?",
-                                    False)
-            return self._failed(call, started, FailureKind.CONNECTION_ERROR,
-                                f"The connection to {host} failed or was cut ({type(_root_cause(exc)).__name__}).",
-                                True)
+                return self._failed(
+                    call,
+                    started,
+                    FailureKind.CONNECTION_REFUSED,
+                    f"{host} refused the connection: is ZEGO_API_URL right, and the server up?",
+                    False,
+                )
+            return self._failed(
+                call,
+                started,
+                FailureKind.CONNECTION_ERROR,
+                f"The connection to {host} failed or was cut ({type(_root_cause(exc)).__name__}).",
+                True,
+            )
         except requests.exceptions.RequestException as exc:
-            return self._failed(call, started, FailureKind.CONNECTION_ERROR,
-                                f"The request to {host} failed ({type(exc).__name__}).", True)
+            return self._failed(
+                call,
+                started,
+                FailureKind.CONNECTION_ERROR,
+                f"The request to {host} failed ({type(exc).__name__}).",
+                True,
+            )
         latency_ms = _elapsed_ms(started)
         # Scrub before cutting, so that an echo straddling the cut cannot leave a piece behind.
         body = _scrub(text, self.config.server_secret, signature)[:BODY_LIMIT]
         result = self._parse(call, response.status_code, body, latency_ms)
         log.info(
             "zego %s app=%s status=%s code=%s request_id=%s latency_ms=%s%s",
-            call.action, call.app_id, response.status_code, result.code, result.request_id or "-", latency_ms,
+            call.action,
+            call.app_id,
+            response.status_code,
+            result.code,
+            result.request_id or "-",
+            latency_ms,
             f" failure={result.failure.kind}" if result.failure else "",
         )
         return result
@@ -362,9 +401,7 @@ class ZegoClient:
         if isinstance(code, bool) or not isinstance(code, int):
             return CallResult(
                 **base,
-                failure=TransportFailure(
-                    FailureKind.BAD_SHAPE, f"HTTP {status}: JSON without a numeric Code.", True
-                ),
+                failure=TransportFailure(FailureKind.BAD_SHAPE, f"HTTP {status}: JSON without a numeric Code.", True),
             )
         data = payload.get("Data") if isinstance(payload.get("Data"), dict) else {}
         tencent = data.get("Tencent") if isinstance(data.get("Tencent"), dict) else {}
@@ -408,7 +445,11 @@ def _elapsed_ms(started: float) -> int:
 def _root_cause(exc: BaseException) -> BaseException:
     seen = exc
     while True:
-        nxt = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        nxt = (
+            seen.__cause__
+            or seen.__context__
+            or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        )
         if nxt is None or nxt is seen:
             break
         seen = nxt

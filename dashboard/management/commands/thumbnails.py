@@ -30,8 +30,9 @@ class Command(BaseCommand):
         retry.add_argument("--yes", action="store_true", help="Retry even when the last code is permanent.")
 
     def handle(self, *args, **options) -> None:
-        user = self._operator(options["user"], "dashboard.submit_task" if options["action"] == "submit" else
-                              "dashboard.retry_task")
+        user = self._operator(
+            options["user"], "dashboard.submit_task" if options["action"] == "submit" else "dashboard.retry_task"
+        )
         if options["action"] == "submit":
             self._submit(user, options)
         else:
@@ -72,8 +73,9 @@ class Command(BaseCommand):
         try:
             services.task_retry(user=user, task=task, confirmed=options["yes"])
         except services.RetryRefused as exc:
-            raise CommandError(f"Not retried: {exc}" + (" (add --yes)" if isinstance(
-                exc, services.RetryNeedsConfirmation) else "")) from None
+            raise CommandError(
+                f"Not retried: {exc}" + (" (add --yes)" if isinstance(exc, services.RetryNeedsConfirmation) else "")
+            ) from None
         task.refresh_from_db()
         self._report(task)
 

@@ -1,0 +1,90 @@
+"""Start-up configuration, checked the way an operator meets it: by running manage.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = {
+    "ZEGO_APP_ID": "1234567890",
+    "ZEGO_SERVER_SECRET": "9193cc662a4c0ec135ec71fb57194b38",
+    "ZEGO_API_URL": "https://rtc-api.zego.im/",
+}
+PRODUCTION = {
+    "DJANGO_DEBUG": "off",
+    "DJANGO_SECRET_KEY": "x7#k2" * 12,
+    "DJANGO_ALLOWED_HOSTS": "thumbs.example.com",
+    **REAL,
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZEGO_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "THUMBS_ENV_FILE": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def setting(name: str, **env: str) -> str:
+    result = manage("shell", "-c", f"from django.conf import settings; print(settings.{name})", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("env", "names", "expects"),
+    [
+        ({"ZEGO_APP_ID": "12ab"}, "ZEGO_APP_ID", "uint32"),
+        ({"ZEGO_APP_ID": "4294967296"}, "ZEGO_APP_ID", "uint32"),
+        ({"ZEGO_TIMEOUT_SECONDS": "soon"}, "ZEGO_TIMEOUT_SECONDS", "number of seconds"),
+        ({"ZEGO_TIMEOUT_SECONDS": "0"}, "ZEGO_TIMEOUT_SECONDS", "above 0"),
+        ({"ZEGO_API_URL": "rtc-api.zego.im"}, "ZEGO_API_URL", "http(s) URL"),
+        ({"ZEGO_API_URL": "https://rtc-api.zego.im:99999/"}, "ZEGO_API_URL", "port"),
+        ({"ZEGO_SERVER_SECRET": "short"}, "ZEGO_SERVER_SECRET", "32 hexadecimal"),
+        ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
+        ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL", "expected a URL"),
+    ],
+)
+def test_it_stops_on_a_bad_value_naming_the_variable(env, names, expects):
+    result = manage("check", **(PRODUCTION | env))
+    assert result.returncode != 0
+    assert "configuration error" in result.stderr and names in result.stderr and expects in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_it_never_falls_into_simulator_mode_without_debug():
+    result = manage("check", DJANGO_DEBUG="off", DJANGO_SECRET_KEY="k" * 50, DJANGO_ALLOWED_HOSTS="x")
+    assert result.returncode != 0 and "ZEGO_SIMULATOR=on" in result.stderr
+
+
+def test_it_names_the_missing_zego_variable():
+    env = PRODUCTION | {"ZEGO_SERVER_SECRET": ""}
+    result = manage("check", **env)
+    assert result.returncode != 0 and "ZEGO_SERVER_SECRET not set" in result.stderr
+
+
+def test_it_runs_the_simulator_in_debug_without_credentials():
+    assert setting("ZEGO_SIMULATOR", DJANGO_DEBUG="on") == "True"
+    assert setting("ZEGO_API_URL", DJANGO_DEBUG="on", ZEGO_SIMULATOR_PORT="8123") == "http://127.0.0.1:8123/"
+
+
+def test_it_uses_real_zego_when_credentials_are_given():
+    assert setting("ZEGO_SIMULATOR", **PRODUCTION) == "False"
+    assert setting("ZEGO_API_URL", **PRODUCTION) == "https://rtc-api.zego.im/"
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
