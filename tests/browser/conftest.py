@@ -1,0 +1,138 @@
+"""Browser tests: Playwright (sync API) driving Debian's Chromium against pytest-django's live_server.
+
+`playwright install` cannot download here, and pytest-playwright has no option for a browser path, so the
+launch fixture is overridden to use /usr/bin/chromium. A missing Chromium fails the run: CI must never
+skip the browser tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from django.conf import settings as django_settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections as db_connections
+from django.test import Client
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+
+from dashboard.simulator import ZegoSimulator
+
+# Playwright's sync API runs an event loop in the main thread; Django's ORM then refuses to run in
+# live_server/django_db tests ("SynchronousOnlyOperation ... async context") without this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without --disable-background-networking and friends Chromium floods the closed network with refused
+# connections.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# How long an expectation waits for the page (Playwright's default is 5 s; the simulator answers in ms).
+EXPECT_TIMEOUT_MS = 5_000
+
+_roles_migration = importlib.import_module("dashboard.migrations.0002_roles")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"The browser tests need Chromium at {CHROMIUM}, and it is missing. Install it with "
+            "`sudo apt-get update && sudo apt-get install -y chromium` (make test does this when it can). "
+            "Browser tests are never skipped.",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict, live_server) -> dict:
+    # page.goto("/tasks/") then resolves against the live server.
+    return {**browser_context_args, "base_url": live_server.url}
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[ZegoSimulator]:
+    """The browser tests' own simulator (same settings as tests/conftest.py's): its per-File ID call counts,
+    which decide whether 99901000 fails or succeeds, then depend on these tests alone."""
+    sim = ZegoSimulator(
+        django_settings.SIMULATOR_APP_ID, django_settings.SIMULATOR_SERVER_SECRET, slow_seconds=3, quiet=True
+    ).start()
+    yield sim
+    sim.stop()
+
+
+def _create_roles() -> None:
+    _roles_migration.create_roles(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _roles(transactional_db) -> None:
+    """A transactional test ends with a flush, which also empties the groups made by a data migration:
+    make them again before each browser test (the personas are added to them)."""
+    _create_roles()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _roles_after_browser_tests(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """...and once more after the last one, for any database test that runs after these."""
+    yield
+    with django_db_blocker.unblock():
+        _create_roles()
+        # Or this connection is still open when the test database is dropped (PostgreSQL refuses then).
+        db_connections.close_all()
+
+
+@pytest.fixture
+def csp_violations() -> Iterator[list[str]]:
+    """Every console message about the Content Security Policy, from every page of every context the test
+    opens; a test that leaves any fails at teardown (the app runs a strict CSP with htmx)."""
+    seen: list[str] = []
+    yield seen
+    if seen:
+        pytest.fail("Content Security Policy violations in the browser console:\n" + "\n".join(seen))
+
+
+@pytest.fixture
+def new_context(new_context: Callable[..., BrowserContext], csp_violations: list[str]):
+    """pytest-playwright's factory (also behind `context` and `page`), with a CSP watch on each context."""
+
+    def _new_context(**kwargs) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.set_default_timeout(EXPECT_TIMEOUT_MS)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if "Content Security Policy" in message.text:
+                csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+        context.on("console", on_console)
+        return context
+
+    return _new_context
+
+
+@pytest.fixture
+def sign_in(live_server) -> Callable[[BrowserContext | Page, AbstractBaseUser], None]:
+    """sign_in(page_or_context, user): a session made by the test client, handed to the browser as its
+    cookie (quicker than the login form, which test_console.py drives once on its own)."""
+
+    def _sign_in(target: BrowserContext | Page, user: AbstractBaseUser) -> None:
+        context = target.context if isinstance(target, Page) else target
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url, "httpOnly": True}])
+
+    return _sign_in
