@@ -13,7 +13,6 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from .models import State, Task
 from .zego.client import SnapshotType, ThumbnailRequest, Vendor
@@ -94,6 +93,7 @@ class TaskForm(forms.Form):
     submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if not self.is_bound and not self.initial.get("submission_token"):
             self.initial["submission_token"] = uuid.uuid4()
@@ -225,6 +225,10 @@ class HistorySearchForm(forms.Form):
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].strip()
         if _CONTROL.search(q):
@@ -241,6 +245,3 @@ class HistorySearchForm(forms.Form):
             self.add_error("until", "“To” is before “From”.")
         return data
 
-
-def submitter_choices() -> list[str]:
-    return list(get_user_model().objects.order_by("username").values_list("username", flat=True)[:200])
