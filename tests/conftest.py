@@ -25,6 +25,7 @@ def simulator():
 @pytest.fixture(autouse=True)
 def _zego_at_simulator(settings, simulator):
     settings.ZEGO_API_URL = simulator.url
+    simulator.reset_scripts()
     zego_client._limiters.clear()
 
 

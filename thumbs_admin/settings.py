@@ -66,6 +66,8 @@ def _seconds(name: str, default: float, *, hi: float) -> float:
 
 def _http_url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
+    if parts.username or parts.password:
+        raise ImproperlyConfigured(f"{name}: expected no user name or password in the URL.")
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
         raise ImproperlyConfigured(
             f"{name}={raw!r}: expected an http(s) URL with a host and no query, such as https://rtc-api.zego.im/."

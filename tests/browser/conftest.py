@@ -20,8 +20,6 @@ from django.db import connections as db_connections
 from django.test import Client
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
-from dashboard.simulator import ZegoSimulator
-
 # Playwright's sync API runs an event loop in the main thread; Django's ORM then refuses to run in
 # live_server/django_db tests ("SynchronousOnlyOperation ... async context") without this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -61,17 +59,6 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def browser_context_args(browser_context_args: dict, live_server) -> dict:
     # page.goto("/tasks/") then resolves against the live server.
     return {**browser_context_args, "base_url": live_server.url}
-
-
-@pytest.fixture(scope="session")
-def simulator() -> Iterator[ZegoSimulator]:
-    """The browser tests' own simulator (same settings as tests/conftest.py's): its per-File ID call counts,
-    which decide whether 99901000 fails or succeeds, then depend on these tests alone."""
-    sim = ZegoSimulator(
-        django_settings.SIMULATOR_APP_ID, django_settings.SIMULATOR_SERVER_SECRET, slow_seconds=3, quiet=True
-    ).start()
-    yield sim
-    sim.stop()
 
 
 def _create_roles() -> None:
