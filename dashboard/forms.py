@@ -90,7 +90,7 @@ class TaskForm(forms.Form):
         help_text="Tencent screenshot template ID, from ZEGOCLOUD support (10 = JPG at source size).",
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -106,6 +106,13 @@ class TaskForm(forms.Form):
         """The vendor the page should show fields for: what was posted, else the initial."""
         value = self.data.get(self.add_prefix("vendor")) if self.is_bound else self.initial.get("vendor")
         return value if value in Vendor._value2member_map_ else Vendor.TENCENT.value
+
+    def clean_submission_token(self) -> uuid.UUID | None:
+        # A hidden field the operator cannot fix: a mangled token only loses double-submit protection.
+        try:
+            return uuid.UUID(self.cleaned_data["submission_token"])
+        except ValueError:
+            return None
 
     def clean_file_id(self) -> str:
         file_id = self.cleaned_data["file_id"]
@@ -244,4 +251,3 @@ class HistorySearchForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "“To” is before “From”.")
         return data
-

@@ -40,8 +40,9 @@ def task_history(
     until: date | None = None,
     before: int | None = None,
     after: int | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> HistoryPage:
+    page_size = page_size or PAGE_SIZE
     qs = Task.objects.select_related("created_by")
     if vendor:
         qs = qs.filter(vendor=vendor)
@@ -61,7 +62,7 @@ def task_history(
     if until:
         qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
     if q:
-        qs = qs.filter(_search_q(q, before=before, after=after))
+        qs = qs.filter(_search_q(q, before=before, after=after, page_size=page_size))
     return _keyset_page(qs, before=before, after=after, page_size=page_size)
 
 
@@ -86,10 +87,10 @@ def _keyset_page(qs: QuerySet[Task], *, before: int | None, after: int | None, p
     )
 
 
-def _search_q(q: str, *, before: int | None, after: int | None) -> Q:
+def _search_q(q: str, *, before: int | None, after: int | None, page_size: int) -> Q:
     """Exact RequestId or vendor task id of any attempt, or a File ID that equals or starts with q."""
     by_attempt = list(
-        Attempt.objects.filter(Q(request_id=q) | Q(vendor_task_id=q)).values_list("task_id", flat=True)[:PAGE_SIZE]
+        Attempt.objects.filter(Q(request_id=q) | Q(vendor_task_id=q)).values_list("task_id", flat=True)[:page_size]
     )
     probe = Task.objects.filter(_prefix_range(q))
     if before is not None:

@@ -67,6 +67,11 @@ def test_it_makes_one_task_when_the_same_form_is_posted_twice(operator_client):
     assert "already submitted" in again.content.decode()
 
 
+def test_a_mangled_form_token_does_not_block_the_submission(operator_client):
+    response = operator_client.post("/tasks/new/time-points/", TENCENT_POST | {"submission_token": "garbage"})
+    assert response.status_code == 302 and Task.objects.count() == 1
+
+
 def test_it_swaps_the_vendor_fields_in_place_for_htmx(operator_client):
     response = operator_client.get(
         "/tasks/new/interval/", {"vendor": "Huawei", "file_id": "/a.mp4"}, headers={"HX-Request": "true"}
