@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import shlex
+from io import StringIO
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -9,29 +12,17 @@ from dashboard.simulator import MISSING_FILE_ID
 
 pytestmark = pytest.mark.django_db
 
+HUAWEI_INTERVAL = "--mode interval --vendor Huawei --file-id /record/a.mp4 --interval 5"
 
-def run(*args: str) -> str:
-    from io import StringIO
 
+def run(command_line: str) -> str:
     out = StringIO()
-    call_command("thumbnails", *args, stdout=out)
+    call_command("thumbnails", *shlex.split(command_line), stdout=out)
     return out.getvalue()
 
 
 def test_it_submits_from_the_command_line_through_the_same_service(operator):
-    out = run(
-        "submit",
-        "--user",
-        "olga",
-        "--mode",
-        "interval",
-        "--vendor",
-        "Huawei",
-        "--file-id",
-        "/record/a.mp4",
-        "--interval",
-        "5",
-    )
+    out = run(f"submit --user olga {HUAWEI_INTERVAL}")
     task = Task.objects.get()
     assert task.state == "succeeded" and task.interval == 5 and task.created_by == operator
     assert f"Task #{task.pk}: succeeded" in out and task.latest_request_id in out
@@ -39,19 +30,7 @@ def test_it_submits_from_the_command_line_through_the_same_service(operator):
 
 def test_it_validates_like_the_form_and_sends_nothing(operator):
     with pytest.raises(CommandError) as excinfo:
-        run(
-            "submit",
-            "--user",
-            "olga",
-            "--mode",
-            "time-points",
-            "--vendor",
-            "Tencent",
-            "--file-id",
-            "abc",
-            "--time-points",
-            "1, -1",
-        )
+        run("submit --user olga --mode time-points --vendor Tencent --file-id abc --time-points '1, -1'")
     message = str(excinfo.value)
     assert "Nothing was sent" in message and "--file-id" in message and "--time-points" in message
     assert "--definition" in message
@@ -60,57 +39,21 @@ def test_it_validates_like_the_form_and_sends_nothing(operator):
 
 def test_it_refuses_an_unknown_user_or_a_viewer(viewer):
     with pytest.raises(CommandError, match="No active user 'nobody'"):
-        run(
-            "submit",
-            "--user",
-            "nobody",
-            "--mode",
-            "interval",
-            "--vendor",
-            "Huawei",
-            "--file-id",
-            "/a",
-            "--interval",
-            "5",
-        )
+        run(f"submit --user nobody {HUAWEI_INTERVAL}")
     with pytest.raises(CommandError, match="operator group"):
-        run(
-            "submit",
-            "--user",
-            "victor",
-            "--mode",
-            "interval",
-            "--vendor",
-            "Huawei",
-            "--file-id",
-            "/a",
-            "--interval",
-            "5",
-        )
+        run(f"submit --user victor {HUAWEI_INTERVAL}")
+    assert Task.objects.count() == 0
 
 
 def test_it_retries_a_permanent_failure_only_with_yes(operator):
     with pytest.raises(CommandError, match="did not succeed"):
-        run(
-            "submit",
-            "--user",
-            "olga",
-            "--mode",
-            "time-points",
-            "--vendor",
-            "Tencent",
-            "--file-id",
-            MISSING_FILE_ID,
-            "--definition",
-            "10",
-            "--time-points",
-            "1",
-        )
+        run(f"submit --user olga --mode time-points --vendor Tencent --file-id {MISSING_FILE_ID} "
+            "--definition 10 --time-points 1")  # fmt: skip
     task = Task.objects.get()
     with pytest.raises(CommandError, match="add --yes"):
-        run("retry", str(task.pk), "--user", "olga")
+        run(f"retry {task.pk} --user olga")
     with pytest.raises(CommandError, match="did not succeed"):
-        run("retry", str(task.pk), "--user", "olga", "--yes")
+        run(f"retry {task.pk} --user olga --yes")
     assert task.attempts.count() == 2
 
 

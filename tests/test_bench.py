@@ -1,0 +1,120 @@
+"""The history benchmark keeps running, and the history page's SQL does not grow with the rows.
+
+The benchmark itself (bench/history.py, a million tasks) is run by hand; here it runs at toy scale so that
+it cannot rot. No timing is asserted: only that it completed and measured every case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.models import Attempt, State, Task
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_CASES = {"first_page", "filter", "request_id", "prefix_handful", "prefix_broad", "page_200"}
+
+
+def test_benchmark_runs_at_small_scale(tmp_path):
+    output = tmp_path / "results.json"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["TMPDIR"] = str(tmp_path)
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "history.py"),
+        "--tasks", "300",
+        "--repeat", "1",
+        "--admin-repeat", "1",
+        "--database-url", f"sqlite:///{tmp_path / 'bench.sqlite3'}",
+        "--output", str(output),
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    report = json.loads(output.read_text())
+    assert report["fill"]["tasks"] == 300
+    assert report["fill"]["attempts"] == 600
+    assert report["machine"]["cpu"] and report["machine"]["django"]
+    cases = {case["name"]: case for case in report["cases"]}
+    assert cases.keys() >= REQUIRED_CASES
+    for name in REQUIRED_CASES:
+        case = cases[name]
+        history, admin = case["history"], case["admin"]
+        assert history["samples"] == 1 and history["median_ms"] > 0, name
+        assert history["rows"] > 0 and history["queries"] > 0, name
+        assert history["selector"]["median_ms"] > 0, name
+        assert admin["samples"] == 1 and admin["median_ms"] > 0, name
+        assert isinstance(case["pass"], bool) and case["ratio"] > 0, name
+    assert cases["request_id"]["history"]["rows"] == 1
+    assert isinstance(report["all_pass"], bool)
+    assert "First page" in run.stdout  # the table was printed
+
+
+def _add_tasks(user, first: int, count: int) -> None:
+    """Tasks first..first+count-1: odd ones Huawei recordings, every third failed with 41003."""
+    tasks = Task.objects.bulk_create(
+        Task(
+            vendor=Task.Vendor.HUAWEI if i % 2 else Task.Vendor.TENCENT,
+            mode=Task.Mode.INTERVAL,
+            interval=10,
+            file_id=f"/record/cam-{i % 3}/{i:06d}.mp4" if i % 2 else f"1397{i:015d}",
+            created_by=user,
+            state=State.FAILED if i % 3 == 0 else State.SUCCEEDED,
+            latest_code=41003 if i % 3 == 0 else 0,
+            latest_request_id=str(10**18 + i),
+            attempt_count=1,
+        )
+        for i in range(first, first + count)
+    )
+    Attempt.objects.bulk_create(
+        Attempt(
+            task=task,
+            number=1,
+            reason=Attempt.Reason.SUBMIT,
+            created_by=user,
+            state=task.state,
+            nonce="0" * 16,
+            timestamp=0,
+            request_id=task.latest_request_id,
+            code=task.latest_code,
+        )
+        for task in tasks
+    )
+
+
+def _queries(client, params: dict[str, str]) -> tuple[int, int]:
+    """(SQL queries, rows listed) for one history page, after a warm-up request."""
+    client.get("/tasks/", params)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/tasks/", params)
+    assert response.status_code == 200
+    return len(captured), response.text.count('<tr id="task-')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({}, id="list"),
+        pytest.param({"vendor": "Huawei", "state": "failed", "code": "41003"}, id="filter"),
+        pytest.param({"q": "/record/"}, id="file-id-prefix"),
+        pytest.param({"q": str(10**18 + 1)}, id="request-id"),
+    ],
+)
+def test_history_query_count_does_not_grow_with_rows(operator_client, operator, params):
+    _add_tasks(operator, 1, 5)
+    few_queries, few_rows = _queries(operator_client, params)
+    _add_tasks(operator, 6, 115)
+    many_queries, many_rows = _queries(operator_client, params)
+
+    assert few_rows >= 1
+    if "q" not in params or params["q"] == "/record/":
+        assert many_rows > few_rows  # the page really got fuller
+    assert many_queries == few_queries
