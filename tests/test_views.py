@@ -210,3 +210,21 @@ def test_two_simultaneous_retries_make_exactly_one_attempt(operator):
     texts = [r.content.decode() for r in statuses]
     assert sum("Attempt 2:" in t for t in texts) == 1
     assert sum("Not retried" in t for t in texts) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tasks/99999999999999999999/",
+        "/tasks/?before=99999999999999999999",
+        "/tasks/?after=99999999999999999999",
+        "/tasks/?code=99999999999999999999",
+        "/tasks/new/time-points/?from_task=99999999999999999999",
+    ],
+)
+def test_huge_numbers_in_the_url_get_an_answer_not_a_server_error(operator_client, url):
+    assert operator_client.get(url).status_code in {200, 404}
+
+
+def test_a_huge_number_in_a_retry_url_is_a_404(operator_client):
+    assert operator_client.post("/tasks/99999999999999999999/retry/").status_code == 404
