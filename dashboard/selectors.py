@@ -17,8 +17,9 @@ from .models import Attempt, Task
 # 25 rows keep a page under 15 ms at a million tasks: rendering, not the query, is the cost (bench/).
 PAGE_SIZE = 25
 # A File ID prefix matching at most this many tasks is fetched through the file_id index; a broader one
-# is dense enough that walking the id index newest-first meets a page of matches sooner (sqrt(50 * rows)).
-PREFIX_PROBE_LIMIT = 5000
+# is dense enough that walking the id index newest-first meets a page of matches within about
+# PAGE_SIZE * rows / PREFIX_PROBE_LIMIT rows (12,500 at a million). The probe reads up to this many ids.
+PREFIX_PROBE_LIMIT = 2000
 _MAX_CHAR = "\U0010ffff"
 
 
