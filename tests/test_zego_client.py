@@ -366,9 +366,7 @@ def test_it_signs_the_nonce_and_timestamp_of_the_prepared_call(rsps, client):
     values = dict(sent_query(rsps.calls[0]))
     assert values["SignatureNonce"] == prepared.nonce
     assert values["Timestamp"] == str(prepared.timestamp)
-    assert values["Signature"] == signing.request_signature(
-        APP_ID, prepared.nonce, SECRET, prepared.timestamp
-    )
+    assert values["Signature"] == signing.request_signature(APP_ID, prepared.nonce, SECRET, prepared.timestamp)
 
 
 def test_it_matches_public_query_to_the_query_sent_except_the_signature(rsps, client):
@@ -479,9 +477,7 @@ def test_it_parses_zegos_documented_success_example(rsps, client):
 
 
 def test_it_keeps_a_numeric_looking_request_id_as_a_string(rsps, client):
-    body = (
-        '{"Code":0,"Message":"success","RequestId":"2237080460466033406","Data":{"Huawei":{"task_id":"h-1"}}}'
-    )
+    body = '{"Code":0,"Message":"success","RequestId":"2237080460466033406","Data":{"Huawei":{"task_id":"h-1"}}}'
     reply(rsps, body)
     result = client.media_thumbnails(HUAWEI_SAMPLE)
     assert result.request_id == "2237080460466033406"
@@ -587,9 +583,7 @@ def refused_localised() -> Exception:
         (refused_localised, FailureKind.CONNECTION_REFUSED, False),
         (lambda: requests.exceptions.SSLError("certificate verify failed"), FailureKind.TLS_ERROR, False),
         (
-            lambda: requests.exceptions.ConnectionError(
-                ConnectionResetError(104, "Connection reset by peer")
-            ),
+            lambda: requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer")),
             FailureKind.CONNECTION_ERROR,
             True,
         ),
@@ -635,9 +629,7 @@ def test_it_reports_a_real_read_timeout():
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         port = server.getsockname()[1]
-        real = make_client(
-            api_url=f"http://127.0.0.1:{port}/", timeout_seconds=0.3, connect_timeout_seconds=2
-        )
+        real = make_client(api_url=f"http://127.0.0.1:{port}/", timeout_seconds=0.3, connect_timeout_seconds=2)
         result = real.media_thumbnails(HUAWEI_SAMPLE)
 
     assert result.outcome is Outcome.UNKNOWN
@@ -905,9 +897,7 @@ def test_it_never_leaks_through_a_real_refused_connection(client, fixed_signing,
 
     assert result.failure.kind is FailureKind.CONNECTION_REFUSED
     assert [r for r in caplog.records if r.name.startswith("dashboard.zego")]
-    _assert_no_secret(
-        [*_texts_of(result, result.failure, prepared, real.config, real.config), *_log_texts(caplog)]
-    )
+    _assert_no_secret([*_texts_of(result, result.failure, prepared, real.config, real.config), *_log_texts(caplog)])
 
 
 def test_it_keeps_the_secret_out_of_the_configs_repr():
