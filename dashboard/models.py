@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .zego.client import SnapshotType, ThumbnailRequest, Vendor
+from .zego.client import SnapshotType, ThumbnailRequest
+from .zego.client import Vendor as ZegoVendor
 from .zego.codes import CodeInfo, RetryClass, lookup
 
 ACTION = "MediaThumbnails"
@@ -31,8 +32,8 @@ RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
 
 class Task(models.Model):
     class Vendor(models.TextChoices):
-        TENCENT = Vendor.TENCENT.value, "Tencent"
-        HUAWEI = Vendor.HUAWEI.value, "Huawei"
+        TENCENT = ZegoVendor.TENCENT.value, "Tencent"
+        HUAWEI = ZegoVendor.HUAWEI.value, "Huawei"
 
     class Mode(models.TextChoices):
         TIME_POINTS = SnapshotType.TIME_OFFSET.value, "Time points"
@@ -82,7 +83,7 @@ class Task(models.Model):
 
     def to_request(self) -> ThumbnailRequest:
         return ThumbnailRequest(
-            vendor=Vendor(self.vendor),
+            vendor=ZegoVendor(self.vendor),
             type=SnapshotType(self.mode),
             file_id=self.file_id,
             definition=self.definition,
