@@ -7,6 +7,5 @@ from django.http import HttpRequest
 def console(request: HttpRequest) -> dict[str, object]:
     return {
         "simulator_mode": settings.ZEGO_SIMULATOR,
-        "zego_app_id": settings.ZEGO_APP_ID,
         "zego_api_url": settings.ZEGO_API_URL,
     }

@@ -100,7 +100,7 @@ def history(request: HttpRequest) -> HttpResponse:
 @require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     services.attempts_expire_stale()
-    task = get_object_or_404(Task, pk=pk)
+    task = get_object_or_404(Task.objects.select_related("created_by", "resubmitted_from"), pk=pk)
     return _render_detail(request, task, fragment=bool(request.htmx))
 
 
@@ -122,7 +122,7 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
         ok = attempt.state == "succeeded"
         flash = f"Attempt {attempt.number}: {attempt.get_state_display().lower()}"
         flash += f", RequestId {attempt.request_id}." if attempt.request_id else "."
-    task.refresh_from_db()
+    # The service has refreshed `task` from the database, whatever the outcome.
     if request.htmx and origin == "history":
         return render(request, "dashboard/history.html#row", {"task": task, "flash": flash})
     if request.htmx:
@@ -132,7 +132,6 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: str = "") -> HttpResponse:
-    task = Task.objects.select_related("created_by", "resubmitted_from").get(pk=task.pk)
     template = "dashboard/task_detail.html" + ("#task-panel" if fragment else "")
     return render(
         request,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 
@@ -10,6 +13,7 @@ from dashboard.simulator import ZegoSimulator
 from dashboard.zego import client as zego_client
 
 PASSWORD = "correct-horse-battery-staple"
+_roles_migration = importlib.import_module("dashboard.migrations.0002_roles")
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +34,9 @@ def _zego_at_simulator(settings, simulator):
 
 
 def _user(username: str, *, group: str | None = None, superuser: bool = False) -> User:
+    # The roles come from a data migration, which a transactional test's closing flush empties:
+    # make sure they are there (the migration's own code, idempotent).
+    _roles_migration.create_roles(django_apps, None)
     if superuser:
         return User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)

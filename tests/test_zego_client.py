@@ -588,8 +588,13 @@ def refused_localised() -> Exception:
             True,
         ),
         (lambda: requests.exceptions.ChunkedEncodingError("broken"), FailureKind.CONNECTION_ERROR, True),
+        (
+            lambda: requests.exceptions.ConnectionError(socket.gaierror(-2, "Name or service not known")),
+            FailureKind.CONNECTION_ERROR,
+            False,
+        ),
     ],
-    ids=["connect-timeout", "read-timeout", "refused", "refused-localised", "ssl", "reset", "chunked"],
+    ids=["connect-timeout", "read-timeout", "refused", "refused-localised", "ssl", "reset", "chunked", "dns"],
 )
 def test_it_turns_every_transport_exception_into_an_unknown_result(rsps, client, make_exc, kind, reached):
     reply(rsps, body=make_exc())

@@ -328,8 +328,7 @@ class ZegoClient:
                 False,
             )
         except requests.exceptions.ConnectionError as exc:
-            cause = _root_cause(exc)
-            if isinstance(cause, socket.gaierror):
+            if _caused_by(exc, socket.gaierror):
                 return self._failed(
                     call,
                     started,
@@ -337,7 +336,7 @@ class ZegoClient:
                     f"Could not resolve {host}: check ZEGO_API_URL and this server's DNS.",
                     False,
                 )
-            if isinstance(cause, ConnectionRefusedError):
+            if _caused_by(exc, ConnectionRefusedError):
                 return self._failed(
                     call,
                     started,
@@ -349,7 +348,7 @@ class ZegoClient:
                 call,
                 started,
                 FailureKind.CONNECTION_ERROR,
-                f"The connection to {host} failed or was cut ({type(_root_cause(exc)).__name__}).",
+                f"The connection to {host} failed or was cut before an answer came.",
                 True,
             )
         except requests.exceptions.RequestException as exc:
@@ -442,20 +441,23 @@ def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = exc
-    while True:
-        nxt = (
-            seen.__cause__
-            or seen.__context__
-            or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+def _caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+    """Whether ``kind`` is anywhere in the chain requests and urllib3 wrap around the socket error."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        pending.extend(
+            e
+            for e in (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
+            if isinstance(e, BaseException)
         )
-        if nxt is None or nxt is seen:
-            break
-        seen = nxt
-        if hasattr(seen, "reason") and isinstance(seen.reason, BaseException):
-            seen = seen.reason
-    return seen
+    return False
 
 
 def _scrub(text: str, *secrets_: str) -> str:

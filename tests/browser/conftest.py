@@ -7,16 +7,13 @@ skip the browser tests.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections as db_connections
 from django.test import Client
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
@@ -40,8 +37,6 @@ CHROMIUM_ARGS = [
 # How long an expectation waits for the page (Playwright's default is 5 s; the simulator answers in ms).
 EXPECT_TIMEOUT_MS = 5_000
 
-_roles_migration = importlib.import_module("dashboard.migrations.0002_roles")
-
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
@@ -59,27 +54,6 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def browser_context_args(browser_context_args: dict, live_server) -> dict:
     # page.goto("/tasks/") then resolves against the live server.
     return {**browser_context_args, "base_url": live_server.url}
-
-
-def _create_roles() -> None:
-    _roles_migration.create_roles(django_apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db) -> None:
-    """A transactional test ends with a flush, which also empties the groups made by a data migration:
-    make them again before each browser test (the personas are added to them)."""
-    _create_roles()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _roles_after_browser_tests(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """...and once more after the last one, for any database test that runs after these."""
-    yield
-    with django_db_blocker.unblock():
-        _create_roles()
-        # Or this connection is still open when the test database is dropped (PostgreSQL refuses then).
-        db_connections.close_all()
 
 
 @pytest.fixture

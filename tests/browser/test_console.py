@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from dashboard import services
 from dashboard.models import Task
+from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
 from dashboard.zego.client import SnapshotType, ThumbnailRequest, Vendor
 from dashboard.zego.codes import lookup
 from tests.conftest import PASSWORD
@@ -22,8 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REQUEST_ID = re.compile(r"^\d{19}$")  # the simulator's RequestIds, like ZEGO's
 TASK_URL = re.compile(r"/tasks/(\d+)/$")
-FLAKY_FILE_ID = "99901000"  # scripted: Code 1000 on the 1st, 3rd... call, success on each retry
-MISSING_FILE_ID = "999041003"  # scripted: always Code 41003 (permanent)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
