@@ -103,8 +103,8 @@ class RowMaker:
     """Deterministic, realistic rows; datetimes come out as the text each database stores."""
 
     def __init__(self, *, tasks: int, attempts_per_task: int, user_ids: list[int], vendor: str) -> None:
-        from dashboard.models import ACTION
         from dashboard.zego.codes import lookup
+        from dashboard.zego.types import MEDIA_THUMBNAILS as ACTION
 
         self.rng = random.Random(SEED)
         self.tasks = tasks
@@ -140,9 +140,9 @@ class RowMaker:
                 folder = "vod" if tid <= self.legacy_below else "record"
                 file_id = f"/{folder}/{self.streams[bits(20) % STREAMS]}/{recorded:%Y%m%d-%H%M%S}.mp4"
             if rand() < 0.55:
-                mode, points, interval = "SnapshotByTimeOffset", self.time_points[bits(2)], None
+                mode, points, interval = "time-points", self.time_points[bits(2)], None
             else:
-                mode, points, interval = "SampleSnapshot", "[]", (10, 30, 60, 300)[bits(2)]
+                mode, points, interval = "interval", "[]", (10, 30, 60, 300)[bits(2)]
             definition = (None, 10, 20, 30)[bits(2)]
             roll = rand()
             state = "succeeded" if roll < 0.85 else "failed" if roll < 0.95 else "unknown"

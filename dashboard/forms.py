@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 
 from .models import State, Task
-from .zego.client import SnapshotType, ThumbnailRequest, Vendor
+from .zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
 HUAWEI_FILE_ID_MAX = 1024
@@ -66,9 +66,9 @@ def parse_time_points(raw: str, vendor: str) -> list[str]:
 
 
 class TaskForm(forms.Form):
-    mode: SnapshotType
+    mode: Mode
     title: str
-    slug: str
+    description: str  # one line for the home page and the form's lead; ZEGO's Type is mode.zego_type
 
     vendor = forms.ChoiceField(
         choices=Task.Vendor.choices,
@@ -138,10 +138,10 @@ class TaskForm(forms.Form):
         d = self.cleaned_data
         return ThumbnailRequest(
             vendor=Vendor(d["vendor"]),
-            type=self.mode,
+            mode=self.mode,
             file_id=d["file_id"],
             definition=d.get("definition"),
-            time_offsets=tuple(Decimal(t) for t in d.get("time_points") or ()),
+            time_points=tuple(Decimal(t) for t in d.get("time_points") or ()),
             interval=d.get("interval"),
         )
 
@@ -157,9 +157,9 @@ class TaskForm(forms.Form):
 
 
 class TimePointsForm(TaskForm):
-    mode = SnapshotType.TIME_OFFSET
-    slug = "time-points"
+    mode = Mode.TIME_POINTS
     title = "Time points"
+    description = "Screenshots at the moments you list."
 
     time_points = forms.CharField(
         label="Time points",
@@ -176,9 +176,9 @@ class TimePointsForm(TaskForm):
 
 
 class IntervalForm(TaskForm):
-    mode = SnapshotType.SAMPLE
-    slug = "interval"
+    mode = Mode.INTERVAL
     title = "Interval"
+    description = "A screenshot every N seconds until the recording ends."
 
     interval = forms.IntegerField(
         label="Interval",
@@ -210,8 +210,8 @@ class IntervalForm(TaskForm):
         return data
 
 
-FORMS: dict[str, type[TaskForm]] = {form.slug: form for form in (TimePointsForm, IntervalForm)}
-FORM_FOR_MODE: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
+# The URL slug of a mode is the mode itself.
+FORMS: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
 
 
 class HistorySearchForm(forms.Form):

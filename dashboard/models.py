@@ -13,18 +13,22 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .zego.client import SnapshotType, ThumbnailRequest
-from .zego.client import Vendor as ZegoVendor
 from .zego.codes import CodeInfo, RetryClass, lookup
-
-ACTION = "MediaThumbnails"
+from .zego.types import MEDIA_THUMBNAILS, Mode, Outcome, ThumbnailRequest
+from .zego.types import Vendor as ZegoVendor
 
 
 class State(models.TextChoices):
+    """Whether ZEGO accepted a request: a call's ``Outcome``, plus *sending* while it is in flight."""
+
     SENDING = "sending", "Sending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Unknown"
+    SUCCEEDED = Outcome.SUCCEEDED.value, "Succeeded"
+    FAILED = Outcome.FAILED.value, "Failed"
+    UNKNOWN = Outcome.UNKNOWN.value, "Unknown"
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> State:
+        return cls(outcome.value)
 
 
 RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
@@ -36,8 +40,8 @@ class Task(models.Model):
         HUAWEI = ZegoVendor.HUAWEI.value, "Huawei"
 
     class Mode(models.TextChoices):
-        TIME_POINTS = SnapshotType.TIME_OFFSET.value, "Time points"
-        INTERVAL = SnapshotType.SAMPLE.value, "Interval"
+        TIME_POINTS = Mode.TIME_POINTS.value, "Time points"
+        INTERVAL = Mode.INTERVAL.value, "Interval"
 
     vendor = models.CharField(max_length=16, choices=Vendor.choices)
     mode = models.CharField(max_length=32, choices=Mode.choices)
@@ -84,16 +88,16 @@ class Task(models.Model):
     def to_request(self) -> ThumbnailRequest:
         return ThumbnailRequest(
             vendor=ZegoVendor(self.vendor),
-            type=SnapshotType(self.mode),
+            mode=Mode(self.mode),
             file_id=self.file_id,
             definition=self.definition,
-            time_offsets=tuple(Decimal(t) for t in self.time_points),
+            time_points=tuple(Decimal(t) for t in self.time_points),
             interval=self.interval,
         )
 
     @property
     def code_info(self) -> CodeInfo | None:
-        return None if self.latest_code is None else lookup(ACTION, self.latest_code)
+        return None if self.latest_code is None else lookup(MEDIA_THUMBNAILS, self.latest_code)
 
     @property
     def can_retry(self) -> bool:
@@ -149,4 +153,4 @@ class Attempt(models.Model):
 
     @property
     def code_info(self) -> CodeInfo | None:
-        return None if self.code is None else lookup(ACTION, self.code)
+        return None if self.code is None else lookup(MEDIA_THUMBNAILS, self.code)

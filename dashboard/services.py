@@ -20,19 +20,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import RETRYABLE_STATES, Attempt, State, Task
-from .zego.client import (
-    CallResult,
-    Outcome,
-    PreparedCall,
-    ThumbnailRequest,
-    ZegoClient,
-    default_client,
-    format_number,
-)
+from .zego.client import ZegoClient, default_client
+from .zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
 
 log = logging.getLogger("dashboard.services")
 
-_STATE_FOR = {Outcome.SUCCEEDED: State.SUCCEEDED, Outcome.FAILED: State.FAILED, Outcome.UNKNOWN: State.UNKNOWN}
 ABANDONED = "abandoned"
 
 
@@ -70,10 +62,10 @@ def task_submit(
         with transaction.atomic():
             task = Task.objects.create(
                 vendor=request.vendor.value,
-                mode=request.type.value,
+                mode=request.mode.value,
                 file_id=request.file_id,
                 definition=request.definition,
-                time_points=[format_number(t) for t in request.time_offsets],
+                time_points=[format_number(t) for t in request.time_points],
                 interval=request.interval,
                 created_by=user,
                 created_at=now,
@@ -181,7 +173,7 @@ def _send_and_record(client: ZegoClient, task: Task, attempt: Attempt, prepared:
 
 def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
     now = timezone.now()
-    state = _STATE_FOR[result.outcome]
+    state = State.of(result.outcome)
     failure = result.failure
     Attempt.objects.filter(pk=attempt.pk).update(
         state=state,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -14,11 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import services
-from .forms import FORM_FOR_MODE, FORMS, HistorySearchForm
-from .models import Task
+from .forms import FORMS, HistorySearchForm
+from .models import State, Task
 from .selectors import task_history
 from .simulator import SCRIPTED_FILE_IDS
-from .zego.client import PreparedCall, ZegoConfig
+from .zego.client import default_client
 
 
 @require_GET
@@ -119,12 +116,12 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except services.RetryRefused as exc:
         flash = f"Not retried: {exc}"
     else:
-        ok = attempt.state == "succeeded"
+        ok = attempt.state == State.SUCCEEDED
         flash = f"Attempt {attempt.number}: {attempt.get_state_display().lower()}"
         flash += f", RequestId {attempt.request_id}." if attempt.request_id else "."
     # The service has refreshed `task` from the database, whatever the outcome.
     if request.htmx and origin == "history":
-        return render(request, "dashboard/history.html#row", {"task": task, "flash": flash})
+        return render(request, "dashboard/_task_row.html", {"task": task, "flash": flash})
     if request.htmx:
         return _render_detail(request, task, fragment=True, flash=flash)
     messages.add_message(request, messages.SUCCESS if ok else messages.WARNING, flash)
@@ -140,9 +137,8 @@ def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: s
             "task": task,
             "flash": flash,
             "attempts": task.attempts.select_related("created_by").order_by("number"),
-            "command_line": _command_line(task),
+            "command_line": default_client().prepare_thumbnails(task.to_request()).curl(),
             "resubmissions": task.resubmissions.order_by("-id")[:20],
-            "edit_form": FORM_FOR_MODE[task.mode],
         },
     )
 
@@ -152,18 +148,3 @@ def _resubmit_source(request: HttpRequest) -> Task | None:
     if not raw or not raw.isdigit():
         return None
     return Task.objects.filter(pk=int(raw)).first()
-
-
-def _command_line(task: Task) -> str:
-    """A curl command that repeats the request; the Signature is a placeholder to fill in."""
-    config = ZegoConfig.from_settings()
-    call = PreparedCall(
-        action="MediaThumbnails",
-        params=tuple(task.to_request().business_params()),
-        app_id=config.app_id,
-        nonce="<nonce>",
-        timestamp=0,
-    )
-    query = [(k, "<unix-seconds>" if k == "Timestamp" else v) for k, v in call.public_query()]
-    url = config.api_url + "?" + urlencode(query, safe="<>[]/")
-    return "curl -sS " + shlex.quote(url)

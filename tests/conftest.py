@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 
 import pytest
 from django.apps import apps as django_apps
@@ -10,7 +11,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 
 from dashboard.simulator import ZegoSimulator
-from dashboard.zego import client as zego_client
+from dashboard.zego.pacing import process_pacer
 
 PASSWORD = "correct-horse-battery-staple"
 _roles_migration = importlib.import_module("dashboard.migrations.0002_roles")
@@ -30,7 +31,34 @@ def simulator():
 def _zego_at_simulator(settings, simulator):
     settings.ZEGO_API_URL = simulator.url
     simulator.reset_scripts()
-    zego_client._limiters.clear()
+    process_pacer.reset()
+
+
+class FakeClock:
+    """Seconds that move only when a test says so, or when slept on; starts at the current Unix second
+    (the simulator checks timestamps against it). Guards against code that sleeps without progress."""
+
+    def __init__(self, max_sleeps: int = 10_000) -> None:
+        self.now = float(int(time.time()))
+        self.sleeps: list[float] = []
+        self.max_sleeps = max_sleeps
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        assert len(self.sleeps) <= self.max_sleeps, "slept again and again without making progress"
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
 
 
 def _user(username: str, *, group: str | None = None, superuser: bool = False) -> User:

@@ -28,15 +28,8 @@ from django.core.management import CommandError, call_command
 
 from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
 from dashboard.zego import signing
-from dashboard.zego.client import (
-    FailureKind,
-    Outcome,
-    SnapshotType,
-    ThumbnailRequest,
-    Vendor,
-    ZegoClient,
-    ZegoConfig,
-)
+from dashboard.zego.client import ZegoClient
+from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
 
 APP_ID = 1000001
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -105,15 +98,15 @@ def zego(sim: ZegoSimulator) -> ZegoClient:
 def tencent_points(file_id: str = TENCENT_FILE, *offsets: str) -> ThumbnailRequest:
     return ThumbnailRequest(
         vendor=Vendor.TENCENT,
-        type=SnapshotType.TIME_OFFSET,
+        mode=Mode.TIME_POINTS,
         file_id=file_id,
         definition=10,
-        time_offsets=tuple(Decimal(t) for t in offsets or ("1",)),
+        time_points=tuple(Decimal(t) for t in offsets or ("1",)),
     )
 
 
 def huawei_sample(file_id: str = HUAWEI_FILE, interval: int = 2) -> ThumbnailRequest:
-    return ThumbnailRequest(vendor=Vendor.HUAWEI, type=SnapshotType.SAMPLE, file_id=file_id, interval=interval)
+    return ThumbnailRequest(vendor=Vendor.HUAWEI, mode=Mode.INTERVAL, file_id=file_id, interval=interval)
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, Any, bytes]:
@@ -544,13 +537,13 @@ def test_it_lists_one_thumbnail_per_time_point_and_six_for_a_sample(
     points = zego.media_thumbnails(
         ThumbnailRequest(
             vendor=Vendor.HUAWEI,
-            type=SnapshotType.TIME_OFFSET,
+            mode=Mode.TIME_POINTS,
             file_id=HUAWEI_FILE,
-            time_offsets=(Decimal(0), Decimal(4)),
+            time_points=(Decimal(0), Decimal(4)),
         )
     ).vendor_task_id
     sample = zego.media_thumbnails(
-        ThumbnailRequest(vendor=Vendor.TENCENT, type=SnapshotType.SAMPLE, file_id=TENCENT_FILE, definition=10)
+        ThumbnailRequest(vendor=Vendor.TENCENT, mode=Mode.INTERVAL, file_id=TENCENT_FILE, definition=10)
     ).vendor_task_id
     clock.advance(3)
 

@@ -15,8 +15,8 @@ from playwright.sync_api import Locator, Page, expect
 from dashboard import services
 from dashboard.models import Task
 from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
-from dashboard.zego.client import SnapshotType, ThumbnailRequest, Vendor
 from dashboard.zego.codes import lookup
+from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -78,10 +78,10 @@ def submit(user, file_id: str, *, vendor: Vendor = Vendor.TENCENT) -> Task:
     """A task made directly through the service (for tests that are not about the submit form)."""
     if vendor is Vendor.TENCENT:
         request = ThumbnailRequest(
-            vendor=vendor, type=SnapshotType.TIME_OFFSET, file_id=file_id, definition=10, time_offsets=(Decimal(1),)
+            vendor=vendor, mode=Mode.TIME_POINTS, file_id=file_id, definition=10, time_points=(Decimal(1),)
         )
     else:
-        request = ThumbnailRequest(vendor=vendor, type=SnapshotType.SAMPLE, file_id=file_id, interval=5)
+        request = ThumbnailRequest(vendor=vendor, mode=Mode.INTERVAL, file_id=file_id, interval=5)
     return services.task_submit(user=user, request=request).task
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard import services
 from dashboard.forms import FORMS
-from dashboard.models import Task
+from dashboard.models import State, Task
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         submit = sub.add_parser("submit", help="Submit a new task.", called_from_command_line=True)
         submit.add_argument("--user", required=True, help="Username recorded as the submitter (an operator).")
         submit.add_argument("--mode", required=True, choices=sorted(FORMS), help="time-points or interval")
-        submit.add_argument("--vendor", required=True, choices=["Tencent", "Huawei"])
+        submit.add_argument("--vendor", required=True, choices=Task.Vendor.values)
         submit.add_argument("--file-id", required=True, help="Tencent FileID (digits) or Huawei OBS object path")
         submit.add_argument("--definition", help="Tencent screenshot template ID")
         submit.add_argument("--time-points", help='Seconds, e.g. "1, 2.5, 10" (time-points mode)')
@@ -88,11 +88,11 @@ class Command(BaseCommand):
             line += f", RequestId {task.latest_request_id}"
         if task.vendor_task_id:
             line += f", vendor task id {task.vendor_task_id}"
-        style = self.style.SUCCESS if task.state == "succeeded" else self.style.WARNING
+        style = self.style.SUCCESS if task.state == State.SUCCEEDED else self.style.WARNING
         self.stdout.write(style(line))
-        if task.state == "failed" and info:
+        if task.state == State.FAILED and info:
             self.stdout.write(f"What to do: {info.action}")
-        elif task.state == "unknown":
+        elif task.state == State.UNKNOWN:
             self.stdout.write(task.latest_message)
-        if task.state != "succeeded":
+        if task.state != State.SUCCEEDED:
             raise CommandError(f"Task #{task.pk} did not succeed.", returncode=1)
