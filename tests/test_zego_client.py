@@ -392,7 +392,17 @@ def test_it_passes_both_connect_and_read_timeouts(rsps, connect, read):
 
 class FakeResponse:
     status_code = 200
-    text = DOC_SUCCESS
+    headers = {"Content-Type": "application/json"}
+    encoding = None
+
+    def iter_content(self, chunk_size):
+        yield DOC_SUCCESS.encode()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
 
 
 class FakeSession:
@@ -727,7 +737,7 @@ def test_it_reports_json_without_a_numeric_code_as_bad_shape(rsps, client, body)
 
 def test_it_does_not_raise_on_absurdly_nested_json(rsps, client):
     # A broken proxy or hostile middlebox: valid-looking JSON nested past Python's recursion limit.
-    body = "[" * 60_000 + "]" * 60_000
+    body = "[" * 30_000 + "]" * 30_000  # within the size cap
     reply(rsps, body)
     result = client.media_thumbnails(HUAWEI_SAMPLE)
 
@@ -735,12 +745,14 @@ def test_it_does_not_raise_on_absurdly_nested_json(rsps, client):
     assert result.failure.kind in {FailureKind.NOT_JSON, FailureKind.BAD_SHAPE}
 
 
-def test_it_caps_the_stored_body(rsps, client):
+def test_it_stops_reading_at_the_cap_and_says_the_reply_was_too_large(rsps, client):
     body = "x" * (BODY_LIMIT + 5000)
     reply(rsps, body, status=502)
     result = client.media_thumbnails(HUAWEI_SAMPLE)
     assert len(result.body) == BODY_LIMIT
-    assert result.failure.kind is FailureKind.HTTP_ERROR
+    assert result.outcome is Outcome.UNKNOWN
+    assert result.failure.kind is FailureKind.TOO_LARGE and result.failure.may_have_reached
+    assert "over 64 KiB" in result.failure.detail
 
 
 # --- 5. secrets ------------------------------------------------------------------------------------------

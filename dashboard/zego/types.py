@@ -19,6 +19,14 @@ from .codes import CodeInfo, lookup
 MEDIA_THUMBNAILS = "MediaThumbnails"
 DESCRIBE_MEDIA_TASK = "DescribeMediaTask"
 
+# What a reply's fields may hold; the models' columns have the same sizes (a test checks they agree).
+BODY_LIMIT = 64 * 1024
+REQUEST_ID_MAX = 128
+VENDOR_TASK_ID_MAX = 255
+VENDOR_REQUEST_ID_MAX = 128
+MESSAGE_MAX = 4096
+CODE_MIN, CODE_MAX = -(2**31), 2**31 - 1
+
 
 class Vendor(StrEnum):
     TENCENT = "Tencent"
@@ -53,6 +61,11 @@ class ZegoConfig:
     timeout_seconds: float = 10.0
     connect_timeout_seconds: float = 5.0
     rate_limit_per_second: int = 20
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The longest a whole call may take: connecting, then the whole answer."""
+        return self.connect_timeout_seconds + self.timeout_seconds
 
     def __repr__(self) -> str:  # never print the secret, even by accident in a traceback
         return f"ZegoConfig(app_id={self.app_id}, api_url={self.api_url!r}, server_secret='***')"
@@ -141,6 +154,8 @@ class FailureKind(StrEnum):
     CONNECTION_ERROR = "connection_error"
     TLS_ERROR = "tls_error"
     READ_TIMEOUT = "read_timeout"
+    DEADLINE = "deadline"
+    TOO_LARGE = "too_large"
     HTTP_ERROR = "http_error"
     NOT_JSON = "not_json"
     BAD_SHAPE = "bad_shape"
