@@ -26,10 +26,11 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
 from dashboard.zego import signing
 from dashboard.zego.client import ZegoClient
 from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
+from zego_simulator import Reply, ZegoSimulator
+from zego_simulator.scripted import SCRIPTED_FILE_IDS
 
 APP_ID = 1000001
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -751,13 +752,17 @@ def test_it_answers_405_to_anything_but_get(sim: ZegoSimulator, method: str) -> 
 def test_it_answers_500_json_when_a_handler_breaks_and_keeps_serving(
     sim: ZegoSimulator, zego: ZegoClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(query: object) -> None:
-        raise RuntimeError("simulated bug")
+    handle = sim.app.handle
 
-    monkeypatch.setattr(sim, "_describe", broken)
+    def broken_describe(path: str) -> Reply:
+        if "DescribeMediaTask" in path:
+            raise RuntimeError("simulated bug")
+        return handle(path)
+
+    monkeypatch.setattr(sim.app, "handle", broken_describe)
     common = common_params("DescribeMediaTask")
 
-    with caplog.at_level(logging.ERROR, logger="dashboard.simulator"):
+    with caplog.at_level(logging.ERROR, logger="zego_simulator"):
         status, headers, body = fetch(f"{sim.url}?{urlencode(common)}&Vendor=Tencent&TaskId=x")
 
     assert status == 500
@@ -781,7 +786,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
     sim = make_sim(quiet=False)
     common = common_params()
 
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(
             sim,
             common,
@@ -796,7 +801,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
 
 
 def test_it_logs_no_requests_when_quiet(sim: ZegoSimulator, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(sim, common_params())
 
     assert caplog.text == ""
