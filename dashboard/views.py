@@ -14,17 +14,21 @@ from . import services
 from .forms import FORMS, HistorySearchForm
 from .models import State, Task
 from .selectors import task_history
-from .simulator import SCRIPTED_FILE_IDS
 from .zego.client import default_client
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     recent = Task.objects.select_related("created_by")[:10]
+    scripted: list[tuple[str, str]] = []
+    if settings.ZEGO_SIMULATOR:
+        from zego_simulator.scripted import SCRIPTED_FILE_IDS  # a dev tool: never loaded in production
+
+        scripted = list(SCRIPTED_FILE_IDS.items())
     return render(
         request,
         "dashboard/home.html",
-        {"recent": recent, "forms": FORMS.values(), "scripted": SCRIPTED_FILE_IDS.items()},
+        {"recent": recent, "forms": FORMS.values(), "scripted": scripted},
     )
 
 

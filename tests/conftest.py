@@ -10,8 +10,8 @@ from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 
-from dashboard.simulator import ZegoSimulator
 from dashboard.zego.pacing import process_pacer
+from zego_simulator import ZegoSimulator
 
 PASSWORD = "correct-horse-battery-staple"
 _roles_migration = importlib.import_module("dashboard.migrations.0002_roles")

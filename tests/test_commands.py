@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from dashboard.models import Task
-from dashboard.simulator import MISSING_FILE_ID
+from zego_simulator.scripted import MISSING_FILE_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from dashboard import services
 from dashboard.models import Attempt, State, Task
-from dashboard.simulator import FLAKY_FILE_ID, HTTP_500_FILE_ID, MISSING_FILE_ID, SLOW_FILE_ID
 from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
+from zego_simulator.scripted import FLAKY_FILE_ID, HTTP_500_FILE_ID, MISSING_FILE_ID, SLOW_FILE_ID
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import select
 import signal
 import socket
@@ -26,10 +27,11 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
 from dashboard.zego import signing
 from dashboard.zego.client import ZegoClient
 from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
+from zego_simulator import Reply, ZegoSimulator
+from zego_simulator.scripted import SCRIPTED_FILE_IDS
 
 APP_ID = 1000001
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -751,13 +753,17 @@ def test_it_answers_405_to_anything_but_get(sim: ZegoSimulator, method: str) -> 
 def test_it_answers_500_json_when_a_handler_breaks_and_keeps_serving(
     sim: ZegoSimulator, zego: ZegoClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(query: object) -> None:
-        raise RuntimeError("simulated bug")
+    handle = sim.app.handle
 
-    monkeypatch.setattr(sim, "_describe", broken)
+    def broken_describe(path: str) -> Reply:
+        if "DescribeMediaTask" in path:
+            raise RuntimeError("simulated bug")
+        return handle(path)
+
+    monkeypatch.setattr(sim.app, "handle", broken_describe)
     common = common_params("DescribeMediaTask")
 
-    with caplog.at_level(logging.ERROR, logger="dashboard.simulator"):
+    with caplog.at_level(logging.ERROR, logger="zego_simulator"):
         status, headers, body = fetch(f"{sim.url}?{urlencode(common)}&Vendor=Tencent&TaskId=x")
 
     assert status == 500
@@ -781,7 +787,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
     sim = make_sim(quiet=False)
     common = common_params()
 
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(
             sim,
             common,
@@ -796,7 +802,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
 
 
 def test_it_logs_no_requests_when_quiet(sim: ZegoSimulator, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(sim, common_params())
 
     assert caplog.text == ""
@@ -908,3 +914,66 @@ def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -
     assert "Traceback" not in err
     assert "Signature=[redacted]" in err
     assert settings.SIMULATOR_SERVER_SECRET not in err
+
+
+# --- apart from the console --------------------------------------------------------------------------------
+
+CONSOLE_MODULES = ("dashboard.views", "dashboard.services", "dashboard.urls", "thumbs_admin.urls")
+
+
+def _modules_after(imports: str, *, django: bool = False, **env: str) -> list[str]:
+    """The modules a fresh Python holds after running ``imports`` (after ``django.setup()`` if asked)."""
+    setup = "import django; django.setup(); " if django else ""
+    script = f"import json, sys; {setup}{imports}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "thumbs_admin.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_console_does_not_load_the_simulator_outside_simulator_mode() -> None:
+    real_zego = {
+        "ZEGO_APP_ID": "1",
+        "ZEGO_SERVER_SECRET": "9193cc662a4c0ec135ec71fb57194b38",
+        "ZEGO_API_URL": "https://example.invalid/",
+        "ZEGO_SIMULATOR": "off",
+        "DJANGO_DEBUG": "off",
+    }
+
+    loaded = _modules_after("import " + ", ".join(CONSOLE_MODULES), django=True, **real_zego)
+
+    assert set(CONSOLE_MODULES) <= set(loaded)
+    assert [name for name in loaded if name.split(".")[0] == "zego_simulator"] == []
+
+
+def test_the_simulator_loads_nothing_of_the_console_but_the_signing_code() -> None:
+    loaded = _modules_after("import zego_simulator")
+
+    project = [name for name in loaded if name.split(".")[0] in {"dashboard", "django", "thumbs_admin"}]
+    assert project == ["dashboard", "dashboard.zego", "dashboard.zego.signing"]
+    assert "zego_simulator.server" in loaded
+
+
+@pytest.mark.parametrize("simulator_mode", [True, False], ids=["simulator_mode", "real_zego"])
+def test_the_home_page_lists_the_scripted_file_ids_only_in_simulator_mode(
+    operator_client, settings, simulator_mode: bool
+) -> None:
+    settings.ZEGO_SIMULATOR = simulator_mode
+
+    page = operator_client.get("/").content.decode()
+
+    shown = [file_id for file_id in SCRIPTED_FILE_IDS if f">{file_id}<" in page]
+    assert shown == (list(SCRIPTED_FILE_IDS) if simulator_mode else [])
+    assert ("Scripted File IDs" in page) is simulator_mode
+
+
+def test_the_readme_lists_the_scripted_file_ids() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    assert re.findall(r"^\| `([0-9]+)` \|", readme, re.MULTILINE) == list(SCRIPTED_FILE_IDS)

@@ -12,7 +12,7 @@ from django.test import Client
 from dashboard import services
 from dashboard.forms import TimePointsForm
 from dashboard.models import Attempt, State, Task
-from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
+from zego_simulator.scripted import FLAKY_FILE_ID, MISSING_FILE_ID
 
 pytestmark = pytest.mark.django_db
 

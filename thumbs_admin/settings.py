@@ -269,5 +269,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "dashboard": {"handlers": ["console"], "level": env.str("THUMBS_LOG_LEVEL", default="INFO").upper()},
+        "zego_simulator": {"handlers": ["console"], "level": env.str("THUMBS_LOG_LEVEL", default="INFO").upper()},
     },
 }

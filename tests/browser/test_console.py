@@ -14,10 +14,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from dashboard import services
 from dashboard.models import Task
-from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
 from dashboard.zego.codes import lookup
 from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
 from tests.conftest import PASSWORD
+from zego_simulator.scripted import FLAKY_FILE_ID, MISSING_FILE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,19 +13,24 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
-
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
-    help = (
-        "Run the built-in ZEGO server API simulator (MediaThumbnails, DescribeMediaTask, thumbnail images). "
-        "Scripted FileIds: " + "; ".join(f"{fid}: {what}" for fid, what in SCRIPTED_FILE_IDS.items()) + "."
-    )
     requires_system_checks: list[str] = []  # the simulator needs nothing from the console to be healthy
+
+    # The simulator is imported only when this command runs (here and in handle): it is a development
+    # tool that the console's own code never loads.
+    @property
+    def help(self) -> str:
+        from zego_simulator.scripted import SCRIPTED_FILE_IDS
+
+        return (
+            "Run the built-in ZEGO server API simulator (MediaThumbnails, DescribeMediaTask, thumbnail images). "
+            "Scripted FileIds: " + "; ".join(f"{fid}: {what}" for fid, what in SCRIPTED_FILE_IDS.items()) + "."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -53,6 +58,8 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="Do not log each request.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from zego_simulator import ZegoSimulator
+
         port = settings.ZEGO_SIMULATOR_PORT if options["port"] is None else options["port"]
         host: str = options["host"].strip()
         slow_seconds: float = options["slow_seconds"]
