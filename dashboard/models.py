@@ -14,7 +14,15 @@ from django.db import models
 from django.utils import timezone
 
 from .zego.codes import CodeInfo, RetryClass, lookup
-from .zego.types import MEDIA_THUMBNAILS, Mode, Outcome, ThumbnailRequest
+from .zego.types import (
+    MEDIA_THUMBNAILS,
+    REQUEST_ID_MAX,
+    VENDOR_REQUEST_ID_MAX,
+    VENDOR_TASK_ID_MAX,
+    Mode,
+    Outcome,
+    ThumbnailRequest,
+)
 from .zego.types import Vendor as ZegoVendor
 
 
@@ -61,8 +69,8 @@ class Task(models.Model):
     state_changed_at = models.DateTimeField(default=timezone.now)
     latest_code = models.IntegerField("code", null=True, blank=True)
     latest_message = models.TextField(blank=True)
-    latest_request_id = models.CharField("RequestId", max_length=128, blank=True)
-    vendor_task_id = models.CharField("vendor task id", max_length=255, blank=True)
+    latest_request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    vendor_task_id = models.CharField("vendor task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -128,9 +136,9 @@ class Attempt(models.Model):
 
     nonce = models.CharField("SignatureNonce", max_length=16)
     timestamp = models.BigIntegerField("Timestamp")
-    request_id = models.CharField("RequestId", max_length=128, blank=True)
-    vendor_task_id = models.CharField(max_length=255, blank=True)
-    vendor_request_id = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    vendor_task_id = models.CharField(max_length=VENDOR_TASK_ID_MAX, blank=True)
+    vendor_request_id = models.CharField(max_length=VENDOR_REQUEST_ID_MAX, blank=True)
     code = models.IntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)

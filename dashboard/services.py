@@ -15,12 +15,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import RETRYABLE_STATES, Attempt, State, Task
 from .zego.client import ZegoClient, default_client
+from .zego.text import for_log
 from .zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
 
 log = logging.getLogger("dashboard.services")
@@ -172,33 +173,32 @@ def _send_and_record(client: ZegoClient, task: Task, attempt: Attempt, prepared:
 
 
 def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
+    """Write the outcome. The client has fitted every field to its column; should the database still refuse
+    a value, the outcome (state and code) is written without ZEGO's texts rather than lost."""
     now = timezone.now()
     state = State.of(result.outcome)
     failure = result.failure
-    Attempt.objects.filter(pk=attempt.pk).update(
-        state=state,
-        finished_at=now,
-        request_id=result.request_id,
-        vendor_task_id=result.vendor_task_id,
-        vendor_request_id=result.vendor_request_id,
-        code=result.code,
-        message=result.message,
-        http_status=result.http_status,
-        latency_ms=result.latency_ms,
-        transport_error=failure.kind.value if failure else "",
-        transport_detail=failure.detail if failure else "",
-        may_have_reached=failure.may_have_reached if failure else True,
-        response_body=result.body,
-    )
-    # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
-    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
-        state=state,
-        state_changed_at=now,
-        latest_code=result.code,
-        latest_message=result.message or (failure.detail if failure else ""),
-        latest_request_id=result.request_id,
-        vendor_task_id=result.vendor_task_id,
-    )
+    texts = {
+        "request_id": result.request_id,
+        "vendor_task_id": result.vendor_task_id,
+        "vendor_request_id": result.vendor_request_id,
+        "message": result.message,
+        "response_body": result.body,
+    }
+    detail = failure.detail if failure else ""
+    try:
+        with transaction.atomic():
+            _write_outcome(task, attempt, now=now, state=state, result=result, texts=texts, detail=detail)
+    except DatabaseError as exc:
+        log.error("task #%s attempt %s: ZEGO's answer could not be stored in full (%s)", task.pk, attempt.number, exc)
+        detail = (
+            f"{detail} ZEGO's answer could not be stored in full ({type(exc).__name__}); "
+            "its texts were left out, the outcome is kept."
+        ).strip()
+        with transaction.atomic():
+            _write_outcome(
+                task, attempt, now=now, state=state, result=result, texts=dict.fromkeys(texts, ""), detail=detail
+            )
     log.info(
         "task #%s attempt %s (%s): %s code=%s request_id=%s",
         task.pk,
@@ -206,5 +206,31 @@ def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
         attempt.reason,
         state,
         result.code,
-        result.request_id or "-",
+        for_log(result.request_id or "-"),
+    )
+
+
+def _write_outcome(
+    task: Task, attempt: Attempt, *, now, state: State, result: CallResult, texts: dict[str, str], detail: str
+) -> None:
+    failure = result.failure
+    Attempt.objects.filter(pk=attempt.pk).update(
+        state=state,
+        finished_at=now,
+        code=result.code,
+        http_status=result.http_status,
+        latency_ms=result.latency_ms,
+        transport_error=failure.kind.value if failure else "",
+        transport_detail=detail,
+        may_have_reached=failure.may_have_reached if failure else True,
+        **texts,
+    )
+    # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
+    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+        state=state,
+        state_changed_at=now,
+        latest_code=result.code,
+        latest_message=texts["message"] or detail,
+        latest_request_id=texts["request_id"],
+        vendor_task_id=texts["vendor_task_id"],
     )

@@ -30,6 +30,7 @@ from django.core.management import CommandError, call_command
 from dashboard.zego import signing
 from dashboard.zego.client import ZegoClient
 from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
+from tests.conftest import FakeClock
 from zego_simulator import Reply, ZegoSimulator
 from zego_simulator.scripted import SCRIPTED_FILE_IDS
 
@@ -40,22 +41,9 @@ TENCENT_FILE = "1397757897438985100"
 HUAWEI_FILE = "/record/pickrecord/command_record/test/2024-11-13-06-10-48.mp4"
 
 
-class FakeClock:
-    """Unix seconds that move only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(fake_clock: FakeClock) -> FakeClock:
+    return fake_clock
 
 
 @pytest.fixture
