@@ -9,7 +9,9 @@ thumbs caps them at 100, to millisecond precision.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -25,6 +27,19 @@ MAX_TIME_POINT_SECONDS = Decimal(999_999)
 INTERVAL_MIN, INTERVAL_MAX = 1, 100
 DEFINITION_MAX = 2**32 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Invisible or direction-changing characters (format, surrogate, private use, line/paragraph separators):
+# U+202E and U+200B can make one File ID look like another in the history.
+_HIDDEN_CATEGORIES = {"Cf", "Cs", "Co", "Zl", "Zp"}
+LAST_DATE = date.max.replace(day=30)  # the history adds a day to "To"
+
+
+def _hidden_character(text: str) -> str | None:
+    for char in text:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
+    return None
+
+
 _SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -118,6 +133,12 @@ class TaskForm(forms.Form):
         file_id = self.cleaned_data["file_id"]
         if _CONTROL.search(file_id):
             raise forms.ValidationError("File ID contains a control character (a tab, newline or similar).")
+        hidden = _hidden_character(file_id)
+        if hidden:
+            raise forms.ValidationError(
+                f"File ID contains an invisible or direction-changing character ({hidden}), which can make one "
+                "File ID look like another. Type it again without it."
+            )
         return file_id
 
     def clean(self) -> dict:
@@ -244,6 +265,18 @@ class HistorySearchForm(forms.Form):
 
     def clean_submitter(self) -> str:
         return self.cleaned_data["submitter"].strip()
+
+    def _clean_date(self, name: str) -> date | None:
+        value = self.cleaned_data[name]
+        if value and value > LAST_DATE:
+            raise forms.ValidationError(f"Pick a date up to {LAST_DATE:%Y-%m-%d}.")
+        return value
+
+    def clean_since(self) -> date | None:
+        return self._clean_date("since")
+
+    def clean_until(self) -> date | None:
+        return self._clean_date("until")
 
     def clean(self) -> dict:
         data = super().clean()

@@ -63,7 +63,8 @@ class Task(models.Model):
     resubmitted_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmissions"
     )
-    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # One-time token of the form that made this task (double-submit protection), unique per submitter.
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
     state_changed_at = models.DateTimeField(default=timezone.now)
@@ -75,6 +76,9 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "submission_token"], name="task_submission_token_per_user")
+        ]
         permissions = [
             ("submit_task", "Can submit screenshot tasks"),
             ("retry_task", "Can retry screenshot tasks"),

@@ -80,7 +80,7 @@ def task_submit(
     except IntegrityError:
         if submission_token is None:
             raise
-        existing = Task.objects.get(submission_token=submission_token)
+        existing = Task.objects.get(submission_token=submission_token, created_by=user)
         log.info("task #%s: form token reused by %s, no second task made", existing.pk, user)
         return Submission(task=existing, created=False)
     _send_and_record(client, task, attempt, prepared)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import services
 from .forms import FORMS, HistorySearchForm
@@ -16,8 +17,12 @@ from .models import State, Task
 from .selectors import task_history
 from .zego.client import default_client
 
+# Reading needs a role: viewer, operator or superuser. GET views also answer HEAD (load balancers send it).
+can_read = permission_required("dashboard.view_task", raise_exception=True)
 
-@require_GET
+
+@require_safe
+@can_read
 def home(request: HttpRequest) -> HttpResponse:
     recent = Task.objects.select_related("created_by")[:10]
     scripted: list[tuple[str, str]] = []
@@ -33,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
@@ -48,7 +53,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required("dashboard.submit_task", raise_exception=True)
 def task_new(request: HttpRequest, mode: str) -> HttpResponse:
     form_class = FORMS.get(mode)
@@ -69,8 +74,9 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
             return redirect("dashboard:task_detail", pk=submission.task.pk)
     else:
         initial = form_class.initial_from_task(resubmit_of) if resubmit_of else {}
-        # A vendor switch (htmx, or the no-JavaScript "Show fields" button) keeps what was typed.
-        for name in ("vendor", "file_id", "definition", "time_points", "interval", "submission_token"):
+        # A vendor switch (htmx, or the no-JavaScript "Show fields" button) keeps what was typed. The form's
+        # one-time token is never taken from a URL: a crafted link must not reuse someone's token.
+        for name in ("vendor", "file_id", "definition", "time_points", "interval"):
             if name in request.GET:
                 initial[name] = request.GET[name]
         form = form_class(initial=initial)
@@ -84,7 +90,8 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
+@can_read
 def history(request: HttpRequest) -> HttpResponse:
     services.attempts_expire_stale()
     form = HistorySearchForm(request.GET or None)
@@ -98,7 +105,8 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page})
 
 
-@require_GET
+@require_safe
+@can_read
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     services.attempts_expire_stale()
     task = get_object_or_404(Task.objects.select_related("created_by", "resubmitted_from"), pk=pk)
@@ -148,7 +156,18 @@ def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: s
 
 
 def _resubmit_source(request: HttpRequest) -> Task | None:
-    raw = request.GET.get("from_task") or request.POST.get("from_task")
-    if not raw or not raw.isdigit():
+    pk = _id_or_none(request.GET.get("from_task") or request.POST.get("from_task"))
+    return None if pk is None else Task.objects.filter(pk=pk).first()
+
+
+def _id_or_none(raw: str | None) -> int | None:
+    """A database id from outside, or None: ASCII digits only (``²`` passes isdigit), within a bigint."""
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         return None
-    return Task.objects.filter(pk=int(raw)).first()
+    return int(raw)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403: what the user's role lacks, and whom to ask."""
+    admins = get_user_model()._default_manager.filter(is_superuser=True, is_active=True).order_by("pk")[:5]
+    return render(request, "403.html", {"admins": admins}, status=403)

@@ -8,3 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
 ]
+
+handler403 = "dashboard.views.permission_denied"
