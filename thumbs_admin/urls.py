@@ -8,3 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
 ]
+
+# The 500 page with the request id, so that an operator can quote it (the traceback is logged with it).
+handler500 = "dashboard.errors.server_error"
