@@ -111,7 +111,7 @@ def test_a_huawei_file_id_in_chinese_is_fine(operator_client):
 HOSTILE = [
     "", " ", "0", "-1", "²", "١٢٣", "9" * 30, "1e309", "NaN", "-Infinity", "9999-12-31", "0001-01-01", "2026-02-30",
     "\x00", "\u202e", "\ud7ff", "%", "%00", "' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd",
-    "a" * 5000, "[]", "{}", "true", "1.5", "0x10", " 7 ", "１２",
+    "a" * 5000, "[]", "{}", "true", "1.5", "0x10", " 7 ", "\uff11\uff12",
 ]  # fmt: skip
 HISTORY_PARAMS = ["q", "vendor", "mode", "state", "code", "submitter", "since", "until", "before", "after"]
 FORM_FIELDS = ["vendor", "file_id", "definition", "time_points", "interval", "submission_token", "from_task"]

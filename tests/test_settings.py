@@ -54,13 +54,40 @@ def setting(name: str, **env: str) -> str:
         ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL", "expected a URL"),
+        ({"ZEGO_API_URL": "http://[::1/"}, "ZEGO_API_URL", "http(s) URL"),
+        ({"DATABASE_URL": "garbage"}, "DATABASE_URL", "expected a URL"),
+        ({"THUMBS_LOG_LEVEL": "bogus"}, "THUMBS_LOG_LEVEL", "DEBUG, INFO, WARNING"),
+        ({"THUMBS_LOGIN_FAILURE_LIMIT": "0"}, "THUMBS_LOGIN_FAILURE_LIMIT", "from 1 to 1000"),
+        ({"THUMBS_LOGIN_LOCKOUT_MINUTES": "soon"}, "THUMBS_LOGIN_LOCKOUT_MINUTES", "number of minutes"),
     ],
 )
 def test_it_stops_on_a_bad_value_naming_the_variable(env, names, expects):
     result = manage("check", **(PRODUCTION | env))
     assert result.returncode != 0
     assert "configuration error" in result.stderr and names in result.stderr and expects in result.stderr
-    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_database_url_with_a_wrong_scheme_does_not_print_its_password():
+    result = manage("check", **(PRODUCTION | {"DATABASE_URL": "postgress://thumbs:hunter2@db/thumbs"}))
+    assert result.returncode != 0 and "DATABASE_URL" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_it_stops_when_the_named_env_file_does_not_exist(tmp_path):
+    missing = tmp_path / "thumbs.env"
+    result = manage("check", **(PRODUCTION | {"THUMBS_ENV_FILE": str(missing)}))
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        f"thumbs: configuration error: THUMBS_ENV_FILE='{missing}': no such file; "
+        "name an existing file, or set it empty to read none."
+    )
+
+
+def test_it_reads_the_named_env_file(tmp_path):
+    env_file = tmp_path / "thumbs.env"
+    env_file.write_text("THUMBS_LOGIN_FAILURE_LIMIT=4\n")
+    assert setting("AXES_FAILURE_LIMIT", **(PRODUCTION | {"THUMBS_ENV_FILE": str(env_file)})) == "4"
 
 
 def test_it_never_falls_into_simulator_mode_without_debug():
@@ -88,3 +115,11 @@ def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_the_health_check_answers_over_plain_http_when_the_rest_redirects_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True  # production's default (the tests turn it off)
+    assert client.get("/login/").status_code == 301
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json()["database"] == "ok"

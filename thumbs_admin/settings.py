@@ -7,6 +7,8 @@ manage.py turns that into one clear line instead of a traceback.
 from __future__ import annotations
 
 import os
+import warnings
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +20,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 # Variables already in the environment win over .env; THUMBS_ENV_FILE= (empty) reads no file (the tests).
+# The default .env may be missing (the environment may say it all), but a file named on purpose must exist.
 _env_file = os.environ.get("THUMBS_ENV_FILE", str(BASE_DIR / ".env"))
+if "THUMBS_ENV_FILE" in os.environ and _env_file and not Path(_env_file).is_file():
+    raise ImproperlyConfigured(
+        f"THUMBS_ENV_FILE={_env_file!r}: no such file; name an existing file, or set it empty to read none."
+    )
 if _env_file:
     environ.Env.read_env(_env_file, overwrite=False)
 
@@ -65,7 +72,12 @@ def _seconds(name: str, default: float, *, hi: float) -> float:
 
 
 def _http_url(name: str, raw: str) -> str:
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # such as an unclosed [ in an IPv6 host
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: expected an http(s) URL with a host and no query, such as https://rtc-api.zego.im/."
+        ) from None
     if parts.username or parts.password:
         raise ImproperlyConfigured(f"{name}: expected no user name or password in the URL.")
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
@@ -188,13 +200,16 @@ TEMPLATES = [
 ]
 
 try:
-    DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+    # django-environ warns about an unknown scheme by printing the parsed URL, password included: the
+    # check below says it in one line instead.
+    with warnings.catch_warnings(action="ignore"):
+        DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 except (environ.ImproperlyConfigured, ValueError, KeyError) as exc:
     raise ImproperlyConfigured(
         f"DATABASE_URL: expected a URL such as sqlite:///path/db.sqlite3 or "
         f"postgres://user:password@host:5432/name ({exc})."
     ) from None
-if DATABASES["default"]["ENGINE"] not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+if DATABASES["default"].get("ENGINE") not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
     raise ImproperlyConfigured(
         "DATABASE_URL: expected a URL such as sqlite:///path/db.sqlite3 or postgres://user:password@host:5432/name "
         "(thumbs supports SQLite and PostgreSQL)."
@@ -262,13 +277,61 @@ if not DEBUG:
     if _bool("DJANGO_BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Sign-in throttling, request ids and error logging ----------------------------------------------
+# django-axes counts failed sign-ins per account (from any address: one account attacked from many) and
+# per address (for any account: one address trying many), and refuses either once it reaches the limit,
+# before the password is checked. One limit for both: an office behind one NAT address shares its count,
+# hence a limit that some typing mistakes do not reach. Every attempt while locked restarts the cool-off.
+LOGIN_FAILURE_LIMIT = _int(
+    "THUMBS_LOGIN_FAILURE_LIMIT", 10, lo=1, hi=1000, what="a whole number of failed sign-ins from 1 to 1000"
+)
+LOGIN_LOCKOUT_MINUTES = _int(
+    "THUMBS_LOGIN_LOCKOUT_MINUTES", 15, lo=1, hi=7 * 24 * 60, what="a whole number of minutes from 1 to 10080"
+)
+# Behind the TLS proxy, REMOTE_ADDR is the proxy's: the client address is the one it appends to
+# X-Forwarded-For (dashboard.auth.client_ip_address).
+CLIENT_IP_FROM_X_FORWARDED_FOR = not DEBUG and _bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE = ["dashboard.errors.RequestIdMiddleware", *MIDDLEWARE, "axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked sign-in before any password hash
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not their combination
+# Kept off: a success would also clear every count of its address, so anyone with one valid login could
+# wipe the failures run up against other accounts from that address.
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "dashboard.auth.client_ip_address"
+AXES_CLIENT_STR_CALLABLE = "dashboard.auth.client_str"
+AXES_LOCKOUT_CALLABLE = "dashboard.auth.lockout_response"
+# Load balancers check /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+_log_level = env.str("THUMBS_LOG_LEVEL", default="INFO").strip().upper() or "INFO"
+if _log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"THUMBS_LOG_LEVEL={env.str('THUMBS_LOG_LEVEL')!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "dashboard.errors.RequestIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "dashboard.errors.ScrubbingFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "loggers": {
-        "dashboard": {"handlers": ["console"], "level": env.str("THUMBS_LOG_LEVEL", default="INFO").upper()},
-        "zego_simulator": {"handlers": ["console"], "level": env.str("THUMBS_LOG_LEVEL", default="INFO").upper()},
+        "dashboard": {"handlers": ["console"], "level": _log_level},
+        "zego_simulator": {"handlers": ["console"], "level": _log_level},
+        # Unhandled exceptions (500s) with their traceback. Django's own handler for it prints only with
+        # DEBUG on; not propagated, so that DEBUG does not print them twice.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # Failed sign-ins and lockouts, named by dashboard.auth.client_str.
+        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }
