@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .zego.codes import CodeInfo, RetryClass, lookup
@@ -40,6 +41,34 @@ class State(models.TextChoices):
 
 
 RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
+
+
+class Result(models.TextChoices):
+    """What the provider (Tencent VOD or Huawei) made of a task ZEGO accepted; blank until ZEGO accepts."""
+
+    WAITING = "waiting", "Waiting"
+    PROCESSING = "processing", "Processing"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Provider failed"
+    STUCK = "stuck", "Stuck"
+
+    @classmethod
+    def of_status(cls, status: str) -> Result | None:
+        """The result for a provider's own status word (DescribeMediaTask), or None for one it never sends."""
+        return _RESULT_OF_STATUS.get(status.upper())
+
+
+_RESULT_OF_STATUS = {
+    "WAITING": Result.WAITING,
+    "PROCESSING": Result.PROCESSING,
+    "FINISH": Result.FINISHED,
+    "SUCCEEDED": Result.FINISHED,
+    "FAIL": Result.FAILED,
+    "FAILED": Result.FAILED,
+    "CANCELED": Result.FAILED,
+    "NO_TASK": Result.FAILED,
+}
+FINAL_RESULTS = (Result.FINISHED, Result.FAILED)
 
 
 class Task(models.Model):
@@ -74,6 +103,15 @@ class Task(models.Model):
     vendor_task_id = models.CharField("vendor task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
 
+    # What the provider made of it (DescribeMediaTask polling, "ask ZEGO again", the snapshot callback).
+    result = models.CharField(max_length=16, choices=Result.choices, blank=True)
+    result_status = models.CharField("provider status", max_length=32, blank=True)  # FINISH, SUCCEEDED...
+    result_message = models.TextField("provider message", blank=True)
+    result_checked_at = models.DateTimeField(null=True, blank=True)
+    result_checks = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)  # null: nothing to ask (final, stuck, not accepted)
+    screenshot_count = models.PositiveIntegerField(default=0)
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -92,6 +130,8 @@ class Task(models.Model):
             models.Index(fields=["created_by", "-id"], name="task_created_by"),
             models.Index(fields=["created_at"], name="task_created_at"),
             models.Index(fields=["state", "state_changed_at"], name="task_state_changed"),
+            models.Index(fields=["result", "-id"], name="task_result"),
+            models.Index(fields=["next_check_at"], name="task_next_check", condition=Q(next_check_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -166,3 +206,53 @@ class Attempt(models.Model):
     @property
     def code_info(self) -> CodeInfo | None:
         return None if self.code is None else lookup(MEDIA_THUMBNAILS, self.code)
+
+
+class ResultCheck(models.Model):
+    """One answer about a task's result: a DescribeMediaTask call (polled or asked for) or a callback."""
+
+    class Source(models.TextChoices):
+        POLL = "poll", "Polled"
+        ASK = "ask", "Asked by an operator"
+        CALLBACK = "callback", "Callback"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="checks")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    at = models.DateTimeField(default=timezone.now)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField("provider status", max_length=32, blank=True)
+    message = models.TextField(blank=True)
+    code = models.IntegerField(null=True, blank=True)
+    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    transport_error = models.CharField(max_length=32, blank=True)
+    transport_detail = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        indexes = [models.Index(fields=["task", "-at"], name="resultcheck_task_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} check of task #{self.task_id}: {self.status or self.transport_error}"
+
+
+class Screenshot(models.Model):
+    """One screenshot a provider made: a URL (Tencent) or an OBS object path (Huawei)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="screenshots")
+    position = models.PositiveIntegerField()
+    url = models.CharField(max_length=2048, blank=True)
+    file_name = models.CharField(max_length=1024, blank=True)
+    offset_ms = models.BigIntegerField(null=True, blank=True)  # the time point, when the provider says it
+    source = models.CharField(max_length=16, choices=ResultCheck.Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # No unique index over the locations: a 2 KB URL is past PostgreSQL's index row limit. The service
+        # that records screenshots skips ones the task already has.
+        ordering = ["task", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"screenshot {self.position} of task #{self.task_id}"
