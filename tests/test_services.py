@@ -139,8 +139,9 @@ def test_a_late_answer_for_an_expired_attempt_does_not_overwrite_the_newer_one(o
     task = services.task_submit(user=operator, request=tencent(FLAKY_FILE_ID)).task
     services.task_retry(user=operator, task=task)
     old = task.attempts.get(number=1)
+    from dashboard.services import tasks as task_services
     from dashboard.zego.types import CallResult
 
-    services._record(task, old, CallResult(action="MediaThumbnails", code=1000, message="late"))
+    task_services._record(task, old, CallResult(action="MediaThumbnails", code=1000, message="late"))
     task.refresh_from_db()
     assert task.state == State.SUCCEEDED and task.attempt_count == 2

@@ -9,6 +9,6 @@ urlpatterns = [
     path("", include("dashboard.urls")),
 ]
 
-handler403 = "dashboard.views.permission_denied"
+handler403 = "dashboard.views.access.permission_denied"
 # The 500 page with the request id, so that an operator can quote it (the traceback is logged with it).
 handler500 = "dashboard.errors.server_error"

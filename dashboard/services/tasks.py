@@ -19,10 +19,10 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import RETRYABLE_STATES, Attempt, State, Task
-from .zego.client import ZegoClient, default_client
-from .zego.text import for_log
-from .zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
+from ..models import RETRYABLE_STATES, Attempt, State, Task
+from ..zego.client import ZegoClient, default_client
+from ..zego.text import for_log
+from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
 
 log = logging.getLogger("dashboard.services")
 

@@ -1,56 +1,18 @@
-"""Thin views: validate, call one service or selector, render. One template serves page and fragment."""
+"""Screenshot tasks: submit one (a form per mode), look at one, retry one."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import services
-from .forms import FORMS, HistorySearchForm
-from .models import State, Task
-from .selectors import task_history
-from .zego.client import default_client
-
-# Reading needs a role: viewer, operator or superuser. GET views also answer HEAD (load balancers send it).
-can_read = permission_required("dashboard.view_task", raise_exception=True)
-
-
-@require_safe
-@can_read
-def home(request: HttpRequest) -> HttpResponse:
-    recent = Task.objects.select_related("created_by")[:10]
-    scripted: list[tuple[str, str]] = []
-    if settings.ZEGO_SIMULATOR:
-        from zego_simulator.scripted import SCRIPTED_FILE_IDS  # a dev tool: never loaded in production
-
-        scripted = list(SCRIPTED_FILE_IDS.items())
-    return render(
-        request,
-        "dashboard/home.html",
-        {"recent": recent, "forms": FORMS.values(), "scripted": scripted},
-    )
-
-
-@login_not_required
-@require_safe
-def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database = "ok"
-    except Exception:
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return JsonResponse(
-        {"status": "ok" if status == 200 else "degraded", "database": database, "simulator": settings.ZEGO_SIMULATOR},
-        status=status,
-    )
+from .. import services
+from ..forms import FORMS
+from ..models import State, Task
+from ..zego.client import default_client
+from .access import can_read
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -88,21 +50,6 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
         template,
         {"form": form, "mode_forms": FORMS.values(), "resubmit_of": resubmit_of},
     )
-
-
-@require_safe
-@can_read
-def history(request: HttpRequest) -> HttpResponse:
-    services.attempts_expire_stale()
-    form = HistorySearchForm(request.GET or None)
-    page = None
-    if not form.is_bound or form.is_valid():
-        filters = form.cleaned_data if form.is_bound else {}
-        page = task_history(**{k: v for k, v in filters.items() if v not in ("", None)})
-    template = "dashboard/history.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#results"
-    return render(request, template, {"form": form, "page": page})
 
 
 @require_safe
@@ -165,9 +112,3 @@ def _id_or_none(raw: str | None) -> int | None:
     if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         return None
     return int(raw)
-
-
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """403: what the user's role lacks, and whom to ask."""
-    admins = get_user_model()._default_manager.filter(is_superuser=True, is_active=True).order_by("pk")[:5]
-    return render(request, "403.html", {"admins": admins}, status=403)
