@@ -23,6 +23,7 @@ from ..models import RETRYABLE_STATES, Attempt, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
+from .results import result_fields_on_acceptance
 
 log = logging.getLogger("dashboard.services")
 
@@ -226,7 +227,9 @@ def _write_outcome(
         **texts,
     )
     # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
+    accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
     Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+        **accepted,
         state=state,
         state_changed_at=now,
         latest_code=result.code,
