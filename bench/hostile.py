@@ -20,11 +20,11 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-SIZES = {"body": 50 * 1024 * 1024, "bomb": 300 * 1024 * 1024}
 
 
 def _read_request(conn: socket.socket) -> None:
@@ -36,34 +36,55 @@ def _read_request(conn: socket.socket) -> None:
         data += chunk
 
 
-def drip(conn: socket.socket) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
-    while True:
-        conn.sendall(b" ")
-        time.sleep(2)
+Behaviour = Callable[[socket.socket], None]
 
 
-def big(conn: socket.socket) -> None:
-    size = SIZES["body"]
-    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
-    block = b"x" * 65536
-    for _ in range(size // len(block)):
-        conn.sendall(block)
+def drip_body(pause: float) -> Behaviour:
+    """Headers at once, then one byte of body every ``pause`` seconds, for ever."""
+
+    def behaviour(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+        while True:
+            conn.sendall(b" ")
+            time.sleep(pause)
+
+    return behaviour
 
 
-_bomb: list[bytes] = []
+def drip_headers(pause: float) -> Behaviour:
+    """The status line and headers themselves, one byte every ``pause`` seconds."""
+
+    def behaviour(conn: socket.socket) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+            conn.sendall(bytes([byte]))
+            time.sleep(pause)
+
+    return behaviour
 
 
-def bomb(conn: socket.socket) -> None:
-    payload = _bomb[0]
-    head = (
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-        f"Content-Length: {len(payload)}\r\n\r\n"
-    )
-    conn.sendall(head.encode() + payload)
+def big_body(size: int) -> Behaviour:
+    def behaviour(conn: socket.socket) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+        conn.sendall(head.encode())
+        block = b"x" * 65536
+        for _ in range(size // len(block)):
+            conn.sendall(block)
+
+    return behaviour
 
 
-def _gzip_of_text(size: int) -> bytes:
+def gzip_bomb(payload: bytes) -> Behaviour:
+    def behaviour(conn: socket.socket) -> None:
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        conn.sendall(head.encode() + payload)
+
+    return behaviour
+
+
+def gzip_of_text(size: int) -> bytes:
     """gzip of ``size`` bytes of text, made a block at a time: this process stays small, so that the
     subprocesses it starts (whose ru_maxrss counts from the fork) start small too."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip wrapper
@@ -72,14 +93,21 @@ def _gzip_of_text(size: int) -> bytes:
     return b"".join(parts) + packer.flush()
 
 
-CASES = {"drip": drip, "50MB": big, "gzip-bomb": bomb}
-
-
-def serve(behaviour) -> tuple[str, socket.socket]:
+def serve(behaviour: Behaviour) -> tuple[str, socket.socket]:
+    """Serve ``behaviour`` to every connection on a free port; returns the URL and the listening socket
+    (close it to stop accepting)."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
-    server.listen(4)
+    server.listen(8)
+
+    def run(conn: socket.socket) -> None:
+        with conn:
+            try:
+                _read_request(conn)
+                behaviour(conn)
+            except OSError:
+                pass  # the client hung up, as it should
 
     def loop() -> None:
         while True:
@@ -87,16 +115,7 @@ def serve(behaviour) -> tuple[str, socket.socket]:
                 conn, _ = server.accept()
             except OSError:
                 return
-
-            def run(c=conn) -> None:
-                with c:
-                    try:
-                        _read_request(c)
-                        behaviour(c)
-                    except OSError:
-                        pass
-
-            threading.Thread(target=run, daemon=True).start()
+            threading.Thread(target=run, args=(conn,), daemon=True).start()
 
     threading.Thread(target=loop, daemon=True).start()
     return f"http://127.0.0.1:{server.getsockname()[1]}/", server
@@ -147,15 +166,15 @@ def main() -> None:
     parser.add_argument("--label", default="after")
     parser.add_argument("--give-up", type=float, default=60.0, help="seconds before a call counts as hanging")
     parser.add_argument("--output", type=Path)
-    parser.add_argument("--cases", default=",".join(CASES), help="which cases, comma-separated")
+    parser.add_argument("--cases", default="drip,50MB,gzip-bomb", help="which cases, comma-separated")
     parser.add_argument("--body-mb", type=int, default=50)
     parser.add_argument("--bomb-mb", type=int, default=300)
     args = parser.parse_args()
-    SIZES.update(body=args.body_mb * 1024 * 1024, bomb=args.bomb_mb * 1024 * 1024)
-    _bomb.append(_gzip_of_text(SIZES["bomb"]))
+    bomb = gzip_of_text(args.bomb_mb * 1024 * 1024)
+    cases = {"drip": drip_body(2.0), "50MB": big_body(args.body_mb * 1024 * 1024), "gzip-bomb": gzip_bomb(bomb)}
     results = {}
     for name in args.cases.split(","):
-        behaviour = CASES[name]
+        behaviour = cases[name]
         url, server = serve(behaviour)
         results[name] = measure(args.root.resolve(), url, args.give_up)
         server.close()
@@ -165,7 +184,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}",
-        "bomb_on_wire_kb": round(len(_bomb[0]) / 1024),
+        "bomb_on_wire_kb": round(len(bomb) / 1024),
         "cases": results,
     }
     if args.output:

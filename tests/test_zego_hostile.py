@@ -4,11 +4,9 @@ not fit a column or a log line, that echo the secret in disguise. thumbs stays b
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import logging
 import socket
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -17,6 +15,7 @@ from decimal import Decimal
 import pytest
 import responses
 
+from bench import hostile as hostile_server
 from dashboard import services
 from dashboard.models import State
 from dashboard.zego import signing
@@ -48,89 +47,35 @@ def client_for(url: str, *, connect: float = 1.0, read: float = 1.0) -> ZegoClie
     return ZegoClient(config, pacer=ProcessPacer())
 
 
-# --- a raw server that misbehaves on purpose ------------------------------------------------------------
+# --- a raw server that misbehaves on purpose (bench/hostile.py's, shared with its benchmark) -----------
 
 
 @pytest.fixture
-def hostile() -> Iterator[Callable[[Callable[[socket.socket], None]], str]]:
-    """Serve one behaviour (a function given the accepted socket) on a free port; returns the URL."""
+def hostile() -> Iterator[Callable[[hostile_server.Behaviour], str]]:
     servers: list[socket.socket] = []
-    stop = threading.Event()
 
-    def serve(behaviour: Callable[[socket.socket], None]) -> str:
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        server.settimeout(0.2)
+    def serve(behaviour: hostile_server.Behaviour) -> str:
+        url, server = hostile_server.serve(behaviour)
         servers.append(server)
-
-        def loop() -> None:
-            while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except (TimeoutError, OSError):
-                    continue
-                threading.Thread(target=_run, args=(behaviour, conn), daemon=True).start()
-
-        threading.Thread(target=loop, daemon=True).start()
-        return f"http://127.0.0.1:{server.getsockname()[1]}/"
-
-    def _run(behaviour: Callable[[socket.socket], None], conn: socket.socket) -> None:
-        with conn:
-            try:
-                _read_request(conn)
-                behaviour(conn)
-            except OSError:
-                pass  # the client hung up, as it should
+        return url
 
     yield serve
-    stop.set()
     for server in servers:
         server.close()
 
 
-def _read_request(conn: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
-
-
-def drip_body(conn: socket.socket) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
-    for _ in range(600):  # a byte every 0.1 s: a minute, far past any deadline
-        conn.sendall(b" ")
-        time.sleep(0.1)
-
-
-def drip_headers(conn: socket.socket) -> None:
-    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 600:
-        conn.sendall(bytes([byte]))
-        time.sleep(0.1)
-
-
-def huge_body(conn: socket.socket) -> None:
-    size = 50 * 1024 * 1024
-    conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
-    block = b"x" * 65536
-    for _ in range(size // len(block)):
-        conn.sendall(block)
-
-
 @functools.cache
 def bomb() -> bytes:
-    return gzip.compress(b"x" * (100 * 1024 * 1024), compresslevel=9)  # 100 MiB, about 100 KB on the wire
+    return hostile_server.gzip_of_text(100 * 1024 * 1024)  # 100 MiB of text, about 100 KB on the wire
+
+
+drip_body = hostile_server.drip_body(0.1)
+drip_headers = hostile_server.drip_headers(0.1)
+huge_body = hostile_server.big_body(50 * 1024 * 1024)
 
 
 def gzip_bomb(conn: socket.socket) -> None:
-    BOMB = bomb()
-    conn.sendall(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-        + f"Content-Length: {len(BOMB)}\r\n\r\n".encode()
-        + BOMB
-    )
+    hostile_server.gzip_bomb(bomb())(conn)
 
 
 # --- 1. bounded in time ---------------------------------------------------------------------------------
