@@ -7,6 +7,7 @@ Neither the ServerSecret nor a Signature is ever stored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -41,6 +42,16 @@ class State(models.TextChoices):
 
 
 RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
+
+
+def _shown_state(state: str, since: datetime) -> State:
+    """A "sending" row older than services.stale_after() is shown unknown before the sweep marks it so
+    (thumbnails sweep, the Procfile's sweep line): pages read, they do not write."""
+    from .services import stale_after  # services builds on these models
+
+    if state == State.SENDING and since < timezone.now() - stale_after():
+        return State.UNKNOWN
+    return State(state)
 
 
 class Result(models.TextChoices):
@@ -152,8 +163,13 @@ class Task(models.Model):
         return None if self.latest_code is None else lookup(MEDIA_THUMBNAILS, self.latest_code)
 
     @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.state_changed_at)
+
+    @property
     def can_retry(self) -> bool:
-        return self.state in RETRYABLE_STATES
+        # task_retry accepts a stale "sending" task too: offer it wherever the page shows one as unknown.
+        return self.display_state in RETRYABLE_STATES
 
     @property
     def retry_needs_confirmation(self) -> bool:
@@ -206,6 +222,10 @@ class Attempt(models.Model):
     @property
     def code_info(self) -> CodeInfo | None:
         return None if self.code is None else lookup(MEDIA_THUMBNAILS, self.code)
+
+    @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.started_at)
 
 
 class ResultCheck(models.Model):
