@@ -73,7 +73,8 @@ def test_it_records_a_port_given_in_the_environment_once(tmp_path):
         "recorded ZEGO_SIMULATOR_PORT=18001 in .env, so later runs and commands use it."
     ]  # PORT=8000 is the default, which .env already means
     text = target.read_text()
-    assert re.findall(r"^.*ZEGO_SIMULATOR_PORT=.*$", text, re.MULTILINE) == ["ZEGO_SIMULATOR_PORT=18001"]
+    # In place of the example's commented-out line, not beside it.
+    assert re.findall(r"^#?\s*ZEGO_SIMULATOR_PORT=.*$", text, re.MULTILINE) == ["ZEGO_SIMULATOR_PORT=18001"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert envfile.record_ports(env) == []
     assert envfile.record_ports({"THUMBS_ENV_FILE": str(target), "PORT": "9000"}) == [
