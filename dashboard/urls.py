@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import health, history, tasks
+from .views import audit, health, history, tasks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("tasks/new/<slug:mode>/", tasks.task_new, name="task_new"),
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),
     path("tasks/<int:pk>/retry/", tasks.task_retry, name="task_retry"),
+    path("audit/", audit.audit, name="audit"),
 ]
