@@ -31,10 +31,12 @@ from .zego.types import Vendor as ZegoVendor
 class State(models.TextChoices):
     """Whether ZEGO accepted a request: a call's ``Outcome``, plus *sending* while it is in flight."""
 
+    QUEUED = "queued", "Queued"  # a batch item not sent yet
     SENDING = "sending", "Sending"
     SUCCEEDED = Outcome.SUCCEEDED.value, "Succeeded"
     FAILED = Outcome.FAILED.value, "Failed"
     UNKNOWN = Outcome.UNKNOWN.value, "Unknown"
+    CANCELLED = "cancelled", "Cancelled"  # a batch item whose batch was cancelled before it was sent
 
     @classmethod
     def of(cls, outcome: Outcome) -> State:
@@ -185,6 +187,8 @@ class Attempt(models.Model):
     class Reason(models.TextChoices):
         SUBMIT = "submit", "Submit"
         RETRY = "retry", "Retry"
+        BATCH = "batch", "Batch"
+        BULK_RETRY = "bulk_retry", "Bulk retry"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -286,6 +290,9 @@ class AuditEntry(models.Model):
         TASK_RESUBMIT = "task_resubmit", "Edited and resubmitted a task"
         TASK_RETRY = "task_retry", "Retried a task"
         RESULT_ASK = "result_ask", "Asked ZEGO again"
+        BATCH_SUBMIT = "batch_submit", "Submitted a batch"
+        BULK_RETRY = "bulk_retry", "Started a bulk retry"
+        BATCH_CANCEL = "batch_cancel", "Cancelled a batch"
         CALLBACK_REFUSED = "callback_refused", "Refused a callback"
         SIGNIN_FAILED = "signin_failed", "Sign-in failed"
         SIGNIN_LOCKED = "signin_locked", "Sign-in locked out"
@@ -319,3 +326,64 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"
+
+
+class Batch(models.Model):
+    """Many tasks sent by the workers at ZEGO's pace: a batch submission, or a bulk retry of a frozen set."""
+
+    class Kind(models.TextChoices):
+        SUBMIT = "submit", "Batch submission"
+        RETRY = "retry", "Bulk retry"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # A submission's shared parameters (vendor, mode, definition, time points, interval); a bulk retry's
+    # frozen filter (the history query string) and whether permanent codes were included.
+    parameters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time token: the same batch form posted twice makes one batch.
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "submission_token"], name="batch_submission_token_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.total} tasks)"
+
+
+class BatchItem(models.Model):
+    """One task of a batch. Its attempt is written (state sending) in the same transaction that claims the
+    item, before the call: an item is never sent unrecorded, nor claimed twice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"  # a bulk retry's task that was no longer retryable when its turn came
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="batch_items")
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempt = models.ForeignKey(Attempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [models.UniqueConstraint(fields=["batch", "task"], name="batchitem_batch_task")]
+        indexes = [
+            models.Index(fields=["batch", "status", "position"], name="batchitem_next"),
+            models.Index(fields=["task", "batch"], name="batchitem_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.position} of batch #{self.batch_id}"

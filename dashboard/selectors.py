@@ -42,10 +42,13 @@ def task_history(
     until: date | None = None,
     before: int | None = None,
     after: int | None = None,
+    batch: int | None = None,
     page_size: int | None = None,
 ) -> HistoryPage:
     page_size = page_size or PAGE_SIZE
     qs = Task.objects.select_related("created_by")
+    if batch is not None:
+        qs = qs.filter(batch_items__batch_id=batch)
     if vendor:
         qs = qs.filter(vendor=vendor)
     if mode:

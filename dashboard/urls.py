@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, health, history, tasks
+from .views import audit, batches, health, history, tasks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -11,4 +11,8 @@ urlpatterns = [
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),
     path("tasks/<int:pk>/retry/", tasks.task_retry, name="task_retry"),
     path("audit/", audit.audit, name="audit"),
+    path("batches/", batches.batch_list, name="batch_list"),
+    path("batches/new/<slug:mode>/", batches.batch_new, name="batch_new"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/cancel/", batches.batch_cancel, name="batch_cancel"),
 ]

@@ -109,15 +109,12 @@ def task_retry(
     prepared = client.prepare_thumbnails(task.to_request())
     now = timezone.now()
     with transaction.atomic():
-        claimed = (
-            Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
-            .filter(_retryable_q(now))
-            .update(state=State.SENDING, state_changed_at=now, attempt_count=F("attempt_count") + 1)
+        attempt = claim_attempt(
+            task, when=_retryable_q(now), reason=Attempt.Reason.RETRY, user=user, prepared=prepared, now=now
         )
-        if not claimed:
+        if attempt is None:
             raise RetryRefused("Another retry of this task has just started; its outcome will show here.")
-        number = task.attempt_count + 1
-        attempt = _new_attempt(task, number=number, reason=Attempt.Reason.RETRY, user=user, prepared=prepared)
+        number = attempt.number
         audit_record(
             action=AuditEntry.Action.TASK_RETRY,
             actor=user,
@@ -155,6 +152,26 @@ def attempts_expire_stale(*, now=None) -> int:
     if stale:
         log.warning("marked %d abandoned attempt(s) unknown", len(stale))
     return len(stale)
+
+
+def claim_attempt(
+    task: Task, *, when: Q, reason: str, user: AbstractBaseUser, prepared: PreparedCall, now
+) -> Attempt | None:
+    """In the caller's transaction: move ``task`` to sending and write its next attempt, if the task is still
+    as the caller saw it (same attempt count) and matches ``when``. None if someone else got there first."""
+    claimed = (
+        Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
+        .filter(when)
+        .update(state=State.SENDING, state_changed_at=now, attempt_count=F("attempt_count") + 1)
+    )
+    if not claimed:
+        return None
+    return _new_attempt(task, number=task.attempt_count + 1, reason=reason, user=user, prepared=prepared)
+
+
+def send_claimed(client: ZegoClient, task: Task, attempt: Attempt, prepared: PreparedCall) -> None:
+    """Send a claimed attempt (outside any transaction) and record its outcome."""
+    _send_and_record(client, task, attempt, prepared)
 
 
 def _retryable_q(now) -> Q:

@@ -1,0 +1,271 @@
+"""Batches: many File IDs with one set of parameters, checked line by line, queued, then sent one item at a
+time by whichever worker claims it, at ZEGO's shared pace; cancellable; counted as they go.
+
+Every item is a Task (state *queued*) and a BatchItem before anything is sent. Sending an item claims it and
+writes its attempt (state *sending*) in one transaction, then calls ZEGO outside it: an item is never sent
+twice nor sent unrecorded, and a worker killed mid-call leaves an attempt that the stale sweep calls unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..forms import file_id_problem
+from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
+from ..zego.client import ZegoClient, default_client
+from ..zego.types import ThumbnailRequest, format_number
+from .audit import audit_record
+from .tasks import claim_attempt, send_claimed
+
+log = logging.getLogger("dashboard.services")
+
+MAX_ITEMS = 20_000
+HEADER_NAMES = {"fileid", "file_id", "file id", "fileids", "file ids"}
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    file_id: str
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    """Every line of a paste or a file, sorted into those that can be sent and those that cannot (and why)."""
+
+    valid: list[Line] = field(default_factory=list)
+    invalid: list[Line] = field(default_factory=list)
+    duplicates: list[Line] = field(default_factory=list)
+    too_many: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.valid) and not self.invalid and not self.duplicates and not self.too_many
+
+
+def batch_read_lines(text: str) -> list[Line]:
+    """One File ID per line (a CSV's first column); blank lines and a header row are skipped."""
+    lines: list[Line] = []
+    rows = csv.reader(io.StringIO(text)) if ("," in text or '"' in text) else ([r] for r in text.splitlines())
+    for number, row in enumerate(rows, start=1):
+        value = (row[0] if row else "").strip()
+        if not value or (number == 1 and value.lower() in HEADER_NAMES):
+            continue
+        lines.append(Line(number, value))
+    return lines
+
+
+def batch_check_lines(text: str, *, vendor: str) -> LineCheck:
+    """Apply the single forms' File ID rules to every line; flag repeats (the first one is kept)."""
+    valid, invalid, duplicates = [], [], []
+    seen: dict[str, int] = {}
+    lines = batch_read_lines(text)
+    for line in lines:
+        problem = file_id_problem(line.file_id) or file_id_problem(line.file_id, vendor)
+        if problem:
+            invalid.append(Line(line.number, line.file_id, problem))
+        elif line.file_id in seen:
+            duplicates.append(Line(line.number, line.file_id, f"Repeats line {seen[line.file_id]}."))
+        else:
+            seen[line.file_id] = line.number
+            valid.append(line)
+    return LineCheck(valid=valid, invalid=invalid, duplicates=duplicates, too_many=len(valid) > MAX_ITEMS)
+
+
+def batch_create(
+    *,
+    user: AbstractBaseUser,
+    template: ThumbnailRequest,
+    file_ids: list[str],
+    submission_token: uuid.UUID | None = None,
+) -> Batch:
+    """Queue one task per File ID with ``template``'s parameters: all written before anything is sent.
+    The same form token twice gives back the batch it made the first time."""
+    if submission_token is not None:
+        existing = Batch.objects.filter(created_by=user, submission_token=submission_token).first()
+        if existing is not None:
+            return existing
+    if not file_ids:
+        raise ValueError("A batch needs at least one File ID.")
+    if len(file_ids) > MAX_ITEMS:
+        raise ValueError(f"A batch takes at most {MAX_ITEMS:,} File IDs.")
+    now = timezone.now()
+    parameters = {
+        "vendor": template.vendor.value,
+        "mode": template.mode.value,
+        "definition": template.definition,
+        "time_points": [format_number(t) for t in template.time_points],
+        "interval": template.interval,
+    }
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            kind=Batch.Kind.SUBMIT,
+            created_by=user,
+            created_at=now,
+            parameters=parameters,
+            total=len(file_ids),
+            submission_token=submission_token,
+        )
+        tasks = Task.objects.bulk_create(
+            [
+                Task(
+                    vendor=parameters["vendor"],
+                    mode=parameters["mode"],
+                    file_id=file_id,
+                    definition=parameters["definition"],
+                    time_points=parameters["time_points"],
+                    interval=parameters["interval"],
+                    created_by=user,
+                    created_at=now,
+                    state=State.QUEUED,
+                    state_changed_at=now,
+                    attempt_count=0,
+                )
+                for file_id in file_ids
+            ],
+            batch_size=1000,
+        )
+        BatchItem.objects.bulk_create(
+            [BatchItem(batch=batch, task=task, position=n) for n, task in enumerate(tasks, start=1)],
+            batch_size=1000,
+        )
+        audit_record(
+            action=AuditEntry.Action.BATCH_SUBMIT,
+            actor=user,
+            summary=f"Batch #{batch.pk}: {len(file_ids):,} {parameters['vendor']} "
+            f"{template.mode.value.replace('-', ' ')} tasks queued.",
+            details={"batch": batch.pk, "total": len(file_ids), **parameters},
+        )
+    log.info("batch #%s: %s tasks queued by %s", batch.pk, len(file_ids), user)
+    return batch
+
+
+def batch_cancel(*, batch: Batch, user: AbstractBaseUser) -> int:
+    """Stop sending: items not yet claimed are never sent (their tasks say so); returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Batch.objects.filter(pk=batch.pk, cancelled_at__isnull=True).update(
+            cancelled_at=now, cancelled_by=user
+        )
+        if not updated:
+            return 0
+        queued = BatchItem.objects.filter(batch=batch, status=BatchItem.Status.QUEUED)
+        task_ids = list(queued.values_list("task_id", flat=True))
+        count = queued.update(status=BatchItem.Status.CANCELLED)
+        Task.objects.filter(pk__in=task_ids, state=State.QUEUED).update(state=State.CANCELLED, state_changed_at=now)
+        audit_record(
+            action=AuditEntry.Action.BATCH_CANCEL,
+            actor=user,
+            summary=f"Batch #{batch.pk} cancelled: {count:,} tasks not sent.",
+            details={"batch": batch.pk, "not_sent": count},
+        )
+    return count
+
+
+def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
+    """Claim the batch's next queued item, send it, record the outcome. False when nothing is left."""
+    client = client or default_client()
+    while True:
+        item = (
+            BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED)
+            .select_related("task", "batch")
+            .order_by("position")
+            .first()
+        )
+        if item is None:
+            _finish(batch_id)
+            return False
+        task = item.task
+        prepared = client.prepare_thumbnails(task.to_request())
+        now = timezone.now()
+        with transaction.atomic():
+            if not BatchItem.objects.filter(pk=item.pk, status=BatchItem.Status.QUEUED).update(
+                status=BatchItem.Status.SENT, sent_at=now
+            ):
+                continue  # another worker claimed it first
+            attempt = claim_attempt(
+                task,
+                when=Q(state=State.QUEUED),
+                reason=Attempt.Reason.BATCH,
+                user=item.batch.created_by,
+                prepared=prepared,
+                now=now,
+            )
+            if attempt is None:  # cancelled between the two reads: the cancel wins
+                BatchItem.objects.filter(pk=item.pk).update(status=BatchItem.Status.CANCELLED, sent_at=None)
+                continue
+            BatchItem.objects.filter(pk=item.pk).update(attempt=attempt)
+        send_claimed(client, task, attempt, prepared)
+        return True
+
+
+def _finish(batch_id: int) -> None:
+    Batch.objects.filter(pk=batch_id, finished_at__isnull=True).exclude(items__status=BatchItem.Status.QUEUED).update(
+        finished_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    queued: int
+    sending: int
+    succeeded: int
+    failed: int
+    unknown: int
+    cancelled: int
+    skipped: int
+    rate_per_second: float  # items sent per second over the last minute
+    eta: timedelta | None
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed + self.unknown + self.cancelled + self.skipped
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def sent(self) -> int:
+        return self.sending + self.succeeded + self.failed + self.unknown
+
+
+def batch_progress(batch: Batch, *, now: datetime | None = None) -> Progress:
+    now = now or timezone.now()
+    by_status = dict(BatchItem.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")).order_by())
+    by_state = dict(
+        BatchItem.objects.filter(batch=batch, status=BatchItem.Status.SENT)
+        .values_list("attempt__state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    recent = BatchItem.objects.filter(batch=batch, sent_at__gte=now - timedelta(seconds=60))
+    window = recent.order_by("sent_at").values_list("sent_at", flat=True).first()
+    count = recent.count()
+    seconds = max((now - window).total_seconds(), 1.0) if window else 0
+    rate = count / seconds if seconds else 0.0
+    queued = by_status.get(BatchItem.Status.QUEUED, 0)
+    return Progress(
+        total=batch.total,
+        queued=queued,
+        sending=by_state.get(State.SENDING, 0),
+        succeeded=by_state.get(State.SUCCEEDED, 0),
+        failed=by_state.get(State.FAILED, 0),
+        unknown=by_state.get(State.UNKNOWN, 0),
+        cancelled=by_status.get(BatchItem.Status.CANCELLED, 0),
+        skipped=by_status.get(BatchItem.Status.SKIPPED, 0),
+        rate_per_second=round(rate, 1),
+        eta=timedelta(seconds=round(queued / rate)) if rate and queued and not batch.cancelled_at else None,
+    )
