@@ -125,6 +125,10 @@ class Task(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)  # null: nothing to ask (final, stuck, not accepted)
     screenshot_count = models.PositiveIntegerField(default=0)
 
+    # Automatic retry of a transient failure: when the next one is due, or why there will be none.
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    retry_note = models.CharField(max_length=200, blank=True)
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -145,6 +149,7 @@ class Task(models.Model):
             models.Index(fields=["state", "state_changed_at"], name="task_state_changed"),
             models.Index(fields=["result", "-id"], name="task_result"),
             models.Index(fields=["next_check_at"], name="task_next_check", condition=Q(next_check_at__isnull=False)),
+            models.Index(fields=["next_retry_at"], name="task_next_retry", condition=Q(next_retry_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -189,6 +194,7 @@ class Attempt(models.Model):
         RETRY = "retry", "Retry"
         BATCH = "batch", "Batch"
         BULK_RETRY = "bulk_retry", "Bulk retry"
+        AUTO = "auto", "Automatic retry"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

@@ -153,6 +153,17 @@ ZEGO_RATE_LIMIT_PER_SECOND = _int(
     "ZEGO_RATE_LIMIT_PER_SECOND", 20, lo=1, hi=20, what="a whole number of calls per second from 1 to 20"
 )
 
+# --- Work in bulk -----------------------------------------------------------------------------------
+# Transient failures (Code 6, the gateway's internal error, no usable answer) are retried automatically, with
+# exponential backoff and jitter, until a task has made this many attempts in all.
+THUMBS_AUTO_RETRY_MAX_ATTEMPTS = _int(
+    "THUMBS_AUTO_RETRY_MAX_ATTEMPTS",
+    5,
+    lo=1,
+    hi=20,
+    what="a whole number of attempts from 1 (no automatic retry) to 20",
+)
+
 # --- Django -----------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -25,6 +25,7 @@ from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
 from .audit import audit_record
 from .results import result_fields_on_acceptance
+from .retries import auto_retry_plan
 
 log = logging.getLogger("dashboard.services")
 
@@ -162,7 +163,13 @@ def claim_attempt(
     claimed = (
         Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
         .filter(when)
-        .update(state=State.SENDING, state_changed_at=now, attempt_count=F("attempt_count") + 1)
+        .update(
+            state=State.SENDING,
+            state_changed_at=now,
+            attempt_count=F("attempt_count") + 1,
+            next_retry_at=None,  # an attempt under way voids the automatic retry plan
+            retry_note="",
+        )
     )
     if not claimed:
         return None
@@ -263,8 +270,11 @@ def _write_outcome(
     )
     # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
     accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
+    next_retry_at, retry_note = auto_retry_plan(attempts=attempt.number, result=result, now=now)
     Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
         **accepted,
+        next_retry_at=next_retry_at,
+        retry_note=retry_note,
         state=state,
         state_changed_at=now,
         latest_code=result.code,
