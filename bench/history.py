@@ -91,7 +91,7 @@ TASK_COLUMNS = (
     "id", "vendor", "mode", "file_id", "definition", "time_points", "interval", "created_at",
     "submission_token", "state", "state_changed_at", "latest_code", "latest_message", "latest_request_id",
     "vendor_task_id", "attempt_count", "created_by_id", "resubmitted_from_id", "result", "result_status",
-    "result_message", "result_checks", "screenshot_count",
+    "result_message", "result_checks", "screenshot_count", "retry_note",
 )  # fmt: skip
 ATTEMPT_COLUMNS = (
     "id", "number", "reason", "started_at", "finished_at", "state", "nonce", "timestamp", "request_id",
@@ -179,7 +179,7 @@ class RowMaker:
                 if not last_one:
                     started = finished + td(seconds=30 + bits(7))
             done = "FINISH" if tencent else "SUCCEEDED"
-            result = ("finished", done, "", 2, 3) if state == "succeeded" else ("", "", "", 0, 0)
+            result = ("finished", done, "", 2, 3, "") if state == "succeeded" else ("", "", "", 0, 0, "")
             tasks.append(
                 (
                     tid, vendor, mode, file_id, definition, points, interval, dt(created), f"{bits(128):032x}",

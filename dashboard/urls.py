@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("tasks/", history.history, name="history"),
     path("tasks/new/<slug:mode>/", tasks.task_new, name="task_new"),
+    path("tasks/retry-matching/", batches.bulk_retry, name="bulk_retry"),
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),
     path("tasks/<int:pk>/retry/", tasks.task_retry, name="task_retry"),
     path("audit/", audit.audit, name="audit"),

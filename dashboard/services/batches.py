@@ -194,20 +194,33 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
                 status=BatchItem.Status.SENT, sent_at=now
             ):
                 continue  # another worker claimed it first
+            retrying = item.batch.kind == Batch.Kind.RETRY
             attempt = claim_attempt(
                 task,
-                when=Q(state=State.QUEUED),
-                reason=Attempt.Reason.BATCH,
+                when=_retry_when(item.batch, now) if retrying else Q(state=State.QUEUED),
+                reason=Attempt.Reason.BULK_RETRY if retrying else Attempt.Reason.BATCH,
                 user=item.batch.created_by,
                 prepared=prepared,
                 now=now,
             )
-            if attempt is None:  # cancelled between the two reads: the cancel wins
-                BatchItem.objects.filter(pk=item.pk).update(status=BatchItem.Status.CANCELLED, sent_at=None)
+            if attempt is None:
+                # A submission's item was cancelled between the two reads (the cancel wins); a retry's task
+                # was retried or changed meanwhile and is no longer one to retry.
+                status = BatchItem.Status.SKIPPED if retrying else BatchItem.Status.CANCELLED
+                BatchItem.objects.filter(pk=item.pk).update(status=status, sent_at=None)
                 continue
             BatchItem.objects.filter(pk=item.pk).update(attempt=attempt)
         send_claimed(client, task, attempt, prepared)
         return True
+
+
+def _retry_when(batch: Batch, now: datetime) -> Q:
+    from .tasks import _retryable_q
+
+    when = _retryable_q(now)
+    if not batch.parameters.get("include_permanent"):
+        when &= ~Q(state=State.FAILED, latest_code__in=_permanent_codes())
+    return when
 
 
 def _finish(batch_id: int) -> None:
@@ -269,3 +282,92 @@ def batch_progress(batch: Batch, *, now: datetime | None = None) -> Progress:
         rate_per_second=round(rate, 1),
         eta=timedelta(seconds=round(queued / rate)) if rate and queued and not batch.cancelled_at else None,
     )
+
+
+# --- bulk retry ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkRetryPlan:
+    """What "Retry all matching" would do now: how many tasks, and how many are left out and why."""
+
+    retry: int
+    excluded: dict[str, int]
+    permanent: int  # failed with a permanent code: left out unless the operator includes them
+
+    @property
+    def matching(self) -> int:
+        return self.retry + sum(self.excluded.values())
+
+
+EXCLUDED_WHY = {
+    State.SUCCEEDED: "succeeded: nothing to retry",
+    State.SENDING: "still sending: its outcome is not known yet",
+    State.QUEUED: "queued in a batch: not sent yet",
+    State.CANCELLED: "cancelled before it was sent: submit it again instead",
+}
+PERMANENT_WHY = "failed with a permanent code: fix the input first (include them to retry anyway)"
+
+
+def _permanent_codes() -> list[int]:
+    from ..zego.codes import MEDIA_THUMBNAILS as CATALOGUE
+    from ..zego.codes import RetryClass
+
+    return [code for code, info in CATALOGUE.items() if info.retry is RetryClass.PERMANENT]
+
+
+def _retry_set(filters: dict, *, include_permanent: bool):
+    from ..selectors import tasks_matching
+
+    qs = tasks_matching(**filters).filter(state__in=(State.FAILED, State.UNKNOWN))
+    if not include_permanent:
+        qs = qs.exclude(state=State.FAILED, latest_code__in=_permanent_codes())
+    return qs
+
+
+def bulk_retry_plan(*, filters: dict, include_permanent: bool = False) -> BulkRetryPlan:
+    """The dry run: counted in the database, nothing changed."""
+    from ..selectors import tasks_matching
+
+    by_state = dict(tasks_matching(**filters).values_list("state").annotate(n=Count("id")).order_by())
+    excluded = {EXCLUDED_WHY[s]: n for s, n in by_state.items() if s in EXCLUDED_WHY and n}
+    permanent = tasks_matching(**filters).filter(state=State.FAILED, latest_code__in=_permanent_codes()).count()
+    if permanent and not include_permanent:
+        excluded[PERMANENT_WHY] = permanent
+    retry = by_state.get(State.FAILED, 0) + by_state.get(State.UNKNOWN, 0) - (0 if include_permanent else permanent)
+    return BulkRetryPlan(retry=retry, excluded=excluded, permanent=permanent)
+
+
+def bulk_retry_create(
+    *, user: AbstractBaseUser, filters: dict, filter_text: str, include_permanent: bool = False
+) -> Batch:
+    """Freeze the tasks that match now (later matches are not included) and queue their retries."""
+    plan = bulk_retry_plan(filters=filters, include_permanent=include_permanent)
+    ids = list(_retry_set(filters, include_permanent=include_permanent).order_by("id").values_list("pk", flat=True))
+    if not ids:
+        raise ValueError("No task matching these filters can be retried.")
+    if len(ids) > MAX_ITEMS:
+        raise ValueError(f"{len(ids):,} tasks match: a bulk retry takes at most {MAX_ITEMS:,}. Narrow the filters.")
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            kind=Batch.Kind.RETRY,
+            created_by=user,
+            parameters={
+                "filter": filter_text,
+                "include_permanent": include_permanent,
+                "excluded": plan.excluded,
+            },
+            total=len(ids),
+        )
+        BatchItem.objects.bulk_create(
+            [BatchItem(batch=batch, task_id=pk, position=n) for n, pk in enumerate(ids, start=1)], batch_size=1000
+        )
+        audit_record(
+            action=AuditEntry.Action.BULK_RETRY,
+            actor=user,
+            summary=f"Bulk retry #{batch.pk}: {len(ids):,} tasks matching “{filter_text or 'everything'}”"
+            + (" (permanent codes included)" if include_permanent else "")
+            + ".",
+            details={"batch": batch.pk, "filter": filter_text, "count": len(ids), "excluded": plan.excluded},
+        )
+    return batch

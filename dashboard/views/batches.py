@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from ..forms import BATCH_FORMS, SHOWN_PROBLEMS
+from ..forms import BATCH_FORMS, SHOWN_PROBLEMS, HistorySearchForm
 from ..models import Batch
 from ..services import batches
 from .access import can_read
@@ -76,3 +76,38 @@ def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, f"Batch #{batch.pk} had nothing left to cancel.")
     return redirect("dashboard:batch_detail", pk=batch.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@permission_required("dashboard.retry_task", raise_exception=True)
+def bulk_retry(request: HttpRequest) -> HttpResponse:
+    """GET: the dry run for the history's current filters. POST: freeze that set and queue its retries."""
+    filter_text = request.POST.get("filter", "") if request.method == "POST" else request.GET.urlencode()
+    form = HistorySearchForm(QueryDict(filter_text))
+    include_permanent = request.POST.get("include_permanent") == "on" or request.GET.get("include_permanent") == "on"
+    if not form.is_valid():
+        return render(request, "dashboard/bulk_retry.html", {"form": form, "filter_text": filter_text}, status=400)
+    filters = {k: v for k, v in form.cleaned_data.items() if v not in ("", None) and k not in ("before", "after")}
+    if request.method == "POST":
+        try:
+            batch = batches.bulk_retry_create(
+                user=request.user, filters=filters, filter_text=_shown(filter_text), include_permanent=include_permanent
+            )
+        except ValueError as exc:
+            messages.warning(request, str(exc))
+        else:
+            return redirect("dashboard:batch_detail", pk=batch.pk)
+    plan = batches.bulk_retry_plan(filters=filters, include_permanent=include_permanent)
+    return render(
+        request,
+        "dashboard/bulk_retry.html",
+        {"form": form, "plan": plan, "filter_text": filter_text, "include_permanent": include_permanent},
+    )
+
+
+def _shown(filter_text: str) -> str:
+    """The filter as the operator reads it: no paging cursors, no empty fields."""
+    query = QueryDict(filter_text, mutable=True)
+    for key in ("before", "after", "include_permanent"):
+        query.pop(key, None)
+    return "&".join(f"{k}={v}" for k, v in query.items() if v)
