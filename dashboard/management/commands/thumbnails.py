@@ -14,6 +14,7 @@ from django.db import DatabaseError, close_old_connections
 
 from dashboard import services
 from dashboard.forms import FORMS
+from dashboard.management import batch_cli
 from dashboard.models import State, Task
 
 
@@ -61,9 +62,11 @@ class Command(BaseCommand):
         submit.add_argument("--time-points", help='Seconds, e.g. "1, 2.5, 10" (time-points mode)')
         submit.add_argument("--interval", help="Seconds between screenshots (Huawei, interval mode)")
         retry = sub.add_parser("retry", help="Retry a failed or unknown task.", called_from_command_line=True)
-        retry.add_argument("task_id", type=int)
+        retry.add_argument("task_id", type=int, nargs="?", help="The task to retry (or --filter for many).")
         retry.add_argument("--user", required=True, help="Username recorded as the one retrying.")
         retry.add_argument("--yes", action="store_true", help="Retry even when the last code is permanent.")
+        batch_cli.add_retry_arguments(retry)
+        batch_cli.add_arguments(sub)
         sweep = sub.add_parser(
             "sweep",
             help="Mark attempts left sending by a stopped process as unknown.",
@@ -77,14 +80,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        if options["action"] == "sweep":
+        action = options["action"]
+        if action == "sweep":
             self._sweep(options["every"])
             return
-        user = self._operator(
-            options["user"], "dashboard.submit_task" if options["action"] == "submit" else "dashboard.retry_task"
-        )
-        if options["action"] == "submit":
+        if action == "batch-status":
+            batch_cli.batch_status(self, options)
+            return
+        user = self._operator(options["user"], "dashboard.retry_task" if action == "retry" else "dashboard.submit_task")
+        if action == "submit":
             self._submit(user, options)
+        elif action == "batch":
+            batch_cli.batch(self, user, options)
+        elif options["filter"] is not None:
+            if options["task_id"] is not None:
+                raise CommandError("Give a task id or --filter, not both.")
+            batch_cli.retry_filter(self, user, options)
+        elif options["task_id"] is None:
+            raise CommandError("Give the task id to retry, or --filter to retry every task that matches.")
         else:
             self._retry(user, options)
 
