@@ -7,6 +7,7 @@ urlpatterns = [
     path("", history.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("tasks/", history.history, name="history"),
+    path("tasks/export.csv", history.history_export, name="history_export"),
     path("tasks/new/<slug:mode>/", tasks.task_new, name="task_new"),
     path("tasks/retry-matching/", batches.bulk_retry, name="bulk_retry"),
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),

@@ -165,3 +165,33 @@ def _print_status(command, made: Batch, *, as_json: bool) -> None:
         command.stdout.write(json.dumps(status))
     else:
         command.stdout.write(", ".join(f"{k} {v}" for k, v in status.items()))
+
+
+def add_export_arguments(sub) -> None:
+    export = sub.add_parser("export", help="The history as CSV, one row per attempt.", called_from_command_line=True)
+    export.add_argument("--filter", default="", help='The history\'s filters, e.g. "state=failed&vendor=Huawei".')
+    export.add_argument("-o", "--output", default="-", help="The file to write (- for standard output).")
+
+
+def export(command, options) -> None:
+    from dashboard.selectors_export import export_csv
+
+    form = HistorySearchForm(QueryDict(options["filter"]))
+    if not form.is_valid():
+        problems = [f"{name}: {error}" for name, errors in form.errors.items() for error in errors]
+        raise CommandError("--filter: " + "; ".join(problems))
+    filters = {k: v for k, v in form.cleaned_data.items() if v not in ("", None) and k not in ("before", "after")}
+    rows = 0
+    try:
+        out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise CommandError(f"-o {options['output']}: {exc.strerror or exc}.") from None
+    try:
+        for line in export_csv(**filters):
+            out.write(line)
+            rows += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if options["output"] != "-":
+        command.stderr.write(f"{rows - 1} attempts written to {options['output']}.")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ..forms import FORMS, HistorySearchForm
 from ..models import Task
 from ..selectors import task_history
+from ..selectors_export import export_csv
 from .access import can_read
 
 
@@ -41,3 +43,18 @@ def history(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, {"form": form, "page": page})
+
+
+@require_safe
+@can_read
+def history_export(request: HttpRequest) -> HttpResponse:
+    """The history's current filters as CSV, one row per attempt, streamed."""
+    form = HistorySearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "dashboard/history.html", {"form": form, "page": None}, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    filters = {k: v for k, v in filters.items() if v not in ("", None) and k not in ("before", "after")}
+    response = StreamingHttpResponse(export_csv(**filters), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="thumbs-history-{stamp}.csv"'
+    return response

@@ -67,6 +67,7 @@ class Command(BaseCommand):
         retry.add_argument("--yes", action="store_true", help="Retry even when the last code is permanent.")
         batch_cli.add_retry_arguments(retry)
         batch_cli.add_arguments(sub)
+        batch_cli.add_export_arguments(sub)
         sweep = sub.add_parser(
             "sweep",
             help="Mark attempts left sending by a stopped process as unknown.",
@@ -86,6 +87,9 @@ class Command(BaseCommand):
             return
         if action == "batch-status":
             batch_cli.batch_status(self, options)
+            return
+        if action == "export":
+            batch_cli.export(self, options)
             return
         user = self._operator(options["user"], "dashboard.retry_task" if action == "retry" else "dashboard.submit_task")
         if action == "submit":
