@@ -32,6 +32,13 @@ def simulator():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # the overview is cached for a few seconds: no test sees another's
+
+
+@pytest.fixture(autouse=True)
 def _zego_at_simulator(settings, simulator):
     settings.ZEGO_API_URL = simulator.url
     simulator.reset_scripts()

@@ -12,6 +12,7 @@ from ..forms import FORMS, HistorySearchForm
 from ..models import Task
 from ..selectors import task_history
 from ..selectors_export import export_csv
+from ..selectors_overview import overview
 from .access import can_read
 
 
@@ -27,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/home.html",
-        {"recent": recent, "forms": FORMS.values(), "scripted": scripted},
+        {"recent": recent, "forms": FORMS.values(), "scripted": scripted, "overview": overview()},
     )
 
 
