@@ -54,13 +54,26 @@ class Overview:
     windows: list[Window]
     hours: list[Bar]
     days: list[Bar]
+
+    @property
+    def anything(self) -> bool:
+        return any(bar.total for bar in self.days)
+
     top_codes: list[tuple[int, str, int]]
     running: list[Batch]
 
 
+CACHE_KEY = "thumbs-overview"
+
+
+def overview_forget() -> None:
+    """Drop the cached overview (after a submission, so that the operator sees it counted at once)."""
+    cache.delete(CACHE_KEY)
+
+
 def overview(*, now: datetime | None = None, use_cache: bool = True) -> Overview:
     if use_cache and now is None:
-        found = cache.get("thumbs-overview")
+        found = cache.get(CACHE_KEY)
         if found is not None:
             return found
     now = now or timezone.now()
@@ -72,7 +85,7 @@ def overview(*, now: datetime | None = None, use_cache: bool = True) -> Overview
         running=list(Batch.objects.filter(finished_at__isnull=True, cancelled_at__isnull=True)[:5]),
     )
     if use_cache:
-        cache.set("thumbs-overview", data, OVERVIEW_SECONDS)
+        cache.set(CACHE_KEY, data, OVERVIEW_SECONDS)
     return data
 
 

@@ -59,4 +59,10 @@ def test_the_page_shows_counts_codes_chart_and_work_in_progress_with_links(opera
 
 def test_an_empty_console_says_so_without_dividing_by_zero(operator_client):
     html = operator_client.get("/").content.decode()
-    assert "<strong>0</strong> tasks" in html
+    assert "<strong>0</strong> tasks" in html and "<svg" not in html
+
+
+def test_a_submission_is_counted_at_once_despite_the_cache(operator_client):
+    operator_client.get("/")  # caches an empty overview
+    operator_client.post("/tasks/new/interval/", {"vendor": "Huawei", "file_id": "/a.mp4", "interval": "5"})
+    assert "<strong>1</strong> task," in operator_client.get("/").content.decode()

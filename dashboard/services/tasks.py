@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import RETRYABLE_STATES, Attempt, AuditEntry, State, Task
+from ..selectors_overview import overview_forget
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
@@ -242,6 +243,7 @@ def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
             _write_outcome(
                 task, attempt, now=now, state=state, result=result, texts=dict.fromkeys(texts, ""), detail=detail
             )
+    overview_forget()
     log.info(
         "task #%s attempt %s (%s): %s code=%s request_id=%s",
         task.pk,
