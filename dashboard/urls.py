@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import callbacks, health, history, tasks
+from .views import audit, callbacks, health, history, tasks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("callbacks/", callbacks.refused_callbacks, name="callbacks"),
     # ZEGO's snapshot callback; with or without the slash, since the URL is typed into ZEGO's configuration.
     re_path(r"^zego/callback/?$", callbacks.zego_callback, name="zego_callback"),
+    path("audit/", audit.audit, name="audit"),
 ]
