@@ -291,6 +291,28 @@ def test_a_bad_callback_is_refused_with_a_4xx_a_log_line_and_a_row(client, tence
     assert not ResultCheck.objects.exists() and not Screenshot.objects.exists()
 
 
+def test_only_a_fresh_correctly_signed_refusal_enters_the_audit_trail(client, tencent_task, viewer):
+    from dashboard.models import AuditEntry
+
+    post(client, encoded(callback(task_id="1500030200-procedurev2-nobodysTaskTT0")))  # unknown task
+    post(client, encoded(callback(pictures="[{oops")))  # bad list, signed right
+    post(client, encoded(callback(secret="wrong")))  # anyone could send these: the refused list only
+    post(client, b"junk")
+    post(client, encoded(callback(timestamp=int(time.time()) - 3600)))
+
+    entries = AuditEntry.objects.filter(action=AuditEntry.Action.CALLBACK_REFUSED)
+    assert [(e.details["reason"], e.actor_name) for e in entries] == [
+        ("bad-picture-list", "ZEGO"),
+        ("unknown-task", "ZEGO"),
+    ]
+    assert entries[1].details["task_id"] == "1500030200-procedurev2-nobodysTaskTT0"
+    assert entries[1].remote_addr == "127.0.0.1" and "unknown task" in entries[1].summary
+    assert RefusedCallback.objects.count() == 5
+    reader = Client()
+    reader.force_login(viewer)
+    assert "Snapshot callback not recorded" in reader.get("/audit/").content.decode()
+
+
 def test_without_a_callback_secret_everything_is_refused(client, tencent_task, settings, caplog):
     settings.ZEGO_CALLBACK_SECRET = ""
     caplog.set_level(logging.WARNING, logger="dashboard.callbacks")

@@ -16,11 +16,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from ..models import Attempt, CallbackReceipt, RefusedCallback, ResultCheck, Task
+from ..models import Attempt, AuditEntry, CallbackReceipt, RefusedCallback, ResultCheck, Task
 from ..zego import callbacks
 from ..zego.callbacks import CallbackRefused, Refusal, Signed, SnapshotCallback
 from ..zego.text import fit, for_log, scrub
 from ..zego.types import BODY_LIMIT, VENDOR_TASK_ID_MAX, CallResult, Vendor
+from .audit import audit_record
 from .results import Shot, result_record
 
 log = logging.getLogger("dashboard.callbacks")
@@ -63,12 +64,14 @@ def callback_receive(*, body: bytes, remote_address: str, now: datetime | None =
     now = now or timezone.now()
     secret = settings.ZEGO_CALLBACK_SECRET
     signed: Signed | None = None
+    from_zego = False
     try:
         if not secret:
             raise CallbackRefused(Refusal.NO_SECRET, "Callbacks are refused: ZEGO_CALLBACK_SECRET is not set.")
         data = callbacks.decode_body(body)
         signed = callbacks.signed_part(data)
         callbacks.verify(signed, secret=secret, now=now.timestamp())
+        from_zego = True
         return _record(callbacks.snapshot(data), signed, body=body, now=now)
     except CallbackRefused as refused:
         return callback_refuse(
@@ -76,6 +79,9 @@ def callback_receive(*, body: bytes, remote_address: str, now: datetime | None =
             body=body,
             remote_address=remote_address,
             signature=signed.signature if signed else "",
+            # Only a fresh, correctly signed callback goes into the audit trail, which keeps every entry:
+            # anyone can POST junk or replay a signature, and the refused list (capped) has those.
+            audit=from_zego and refused.refusal is not Refusal.SIGNATURE_REUSED,
             now=now,
         )
 
@@ -149,9 +155,16 @@ def _excerpt(body: bytes, signature: str, *, limit: int = callbacks.EXCERPT_CHAR
 
 @sensitive_variables("secret", "body", "signature")
 def callback_refuse(
-    *, refused: CallbackRefused, body: bytes, remote_address: str, signature: str = "", now: datetime | None = None
+    *,
+    refused: CallbackRefused,
+    body: bytes,
+    remote_address: str,
+    signature: str = "",
+    audit: bool = False,
+    now: datetime | None = None,
 ) -> CallbackAnswer:
-    """Keep a refused callback in the list (the newest ``KEEP_REFUSED``), log it, and say what to answer."""
+    """Keep a refused callback in the list (the newest ``KEEP_REFUSED``), log it, and say what to answer;
+    with ``audit``, in the audit trail too."""
     now = now or timezone.now()
     secret = settings.ZEGO_CALLBACK_SECRET
     status = _STATUS[refused.refusal]
@@ -169,6 +182,14 @@ def callback_refuse(
         body_excerpt=_excerpt(body, signature),
     )
     RefusedCallback.objects.filter(pk__lte=row.pk - KEEP_REFUSED).delete()
+    if audit:
+        audit_record(
+            action=AuditEntry.Action.CALLBACK_REFUSED,
+            actor_name="ZEGO",  # the signature says so
+            summary=f"Snapshot callback not recorded ({row.get_reason_display().lower()}, answered {status}): "
+            f"{refused.message}",
+            details={"reason": row.reason, "answered": status, "task_id": task_id, "vendor": vendor},
+        )
     log.warning(
         "snapshot callback not recorded (%s), answered %s: from %s, task_id %s: %s",
         refused.refusal.value,
