@@ -6,4 +6,5 @@ class DashboardConfig(AppConfig):
     verbose_name = "Thumbnail tasks"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 -- connects the audit trail's receivers
+        # Imported for their side effects: the system checks register, the audit trail's receivers connect.
+        from . import checks, signals  # noqa: F401

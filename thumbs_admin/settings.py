@@ -153,6 +153,21 @@ ZEGO_RATE_LIMIT_PER_SECOND = _int(
     "ZEGO_RATE_LIMIT_PER_SECOND", 20, lo=1, hi=20, what="a whole number of calls per second from 1 to 20"
 )
 
+# --- ZEGO snapshot callback (POST /zego/callback) ----------------------------------------------------
+# ZEGO signs each callback with a CallbackSecret of its own (issued with the callback URL by ZEGO support).
+# Without one every callback is refused, and `manage.py check` warns (dashboard/checks.py). Simulator
+# mode has a default, shared with `manage.py zego_simulator`, like the ServerSecret.
+SIMULATOR_CALLBACK_SECRET = "sim-callback-5e1f0a7e"  # noqa: S105 -- the simulator's own, public
+ZEGO_CALLBACK_SECRET = env.str("ZEGO_CALLBACK_SECRET", default="").strip()
+if ZEGO_CALLBACK_SECRET and (len(ZEGO_CALLBACK_SECRET) > 256 or any(not "!" <= c <= "~" for c in ZEGO_CALLBACK_SECRET)):
+    # Not echoed: it is a secret.
+    raise ImproperlyConfigured(
+        "ZEGO_CALLBACK_SECRET: expected the CallbackSecret from ZEGO, printable ASCII without spaces, "
+        "at most 256 characters."
+    )
+if ZEGO_SIMULATOR and not ZEGO_CALLBACK_SECRET:
+    ZEGO_CALLBACK_SECRET = SIMULATOR_CALLBACK_SECRET
+
 # --- Work in bulk -----------------------------------------------------------------------------------
 # Transient failures (Code 6, the gateway's internal error, no usable answer) are retried automatically, with
 # exponential backoff and jitter, until a task has made this many attempts in all.
