@@ -253,8 +253,8 @@ def test_a_callback_for_a_task_thumbs_never_made_is_answered_2xx_and_listed(clie
 
 REFUSALS = {
     "bad-signature": (lambda: encoded(callback(secret="not-the-secret")), 403, "bad-signature"),
-    "stale": (lambda: encoded(callback(timestamp=int(time.time()) - 601)), 403, "stale"),
-    "from-the-future": (lambda: encoded(callback(timestamp=int(time.time()) + 601)), 403, "stale"),
+    "stale": (lambda: encoded(callback(timestamp=int(time.time()) - 660)), 403, "stale"),
+    "from-the-future": (lambda: encoded(callback(timestamp=int(time.time()) + 660)), 403, "stale"),
     "not-json": (lambda: b"event=snapshot&task_id=1", 400, "not-json"),
     "json-array": (lambda: b"[]", 400, "not-json"),
     "bad-pic-list": (lambda: encoded(callback(pictures="[{'url': 'x'}]")), 400, "bad-picture-list"),
