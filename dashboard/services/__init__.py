@@ -3,6 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
+from .ask_stub import result_ask  # TEMPORARY: the worker helper's result_ask replaces it
 from .tasks import (
     ABANDONED,
     RetryNeedsConfirmation,
@@ -20,6 +21,7 @@ __all__ = [
     "RetryRefused",
     "Submission",
     "attempts_expire_stale",
+    "result_ask",
     "stale_after",
     "task_retry",
     "task_submit",
