@@ -36,6 +36,7 @@ def task_history(
     vendor: str = "",
     mode: str = "",
     state: str = "",
+    result: str = "",
     code: int | None = None,
     submitter: str = "",
     since: date | None = None,
@@ -52,6 +53,8 @@ def task_history(
         qs = qs.filter(mode=mode)
     if state:
         qs = qs.filter(state=state)
+    if result:
+        qs = qs.filter(result=result)  # the task_result index
     if code is not None:
         qs = qs.filter(latest_code=code)
     if submitter:

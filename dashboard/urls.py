@@ -10,4 +10,5 @@ urlpatterns = [
     path("tasks/new/<slug:mode>/", tasks.task_new, name="task_new"),
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),
     path("tasks/<int:pk>/retry/", tasks.task_retry, name="task_retry"),
+    path("tasks/<int:pk>/ask/", tasks.task_ask, name="task_ask"),
 ]

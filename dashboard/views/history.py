@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from ..forms import FORMS, HistorySearchForm
+from ..gallery import latest_screenshots
 from ..models import Task
 from ..selectors import task_history
 from .access import can_read
@@ -25,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/home.html",
-        {"recent": recent, "forms": FORMS.values(), "scripted": scripted},
+        {"recent": recent, "forms": FORMS.values(), "scripted": scripted, "latest_screenshots": latest_screenshots()},
     )
 
 
