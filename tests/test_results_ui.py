@@ -226,7 +226,7 @@ def test_asking_about_a_task_zego_refused_asks_nothing(operator, operator_client
     task = Task.objects.create(vendor="Tencent", mode=Task.Mode.TIME_POINTS, file_id="1", created_by=operator)
     Task.objects.filter(pk=task.pk).update(state=State.FAILED)
     response = operator_client.post(f"/tasks/{task.pk}/ask/", follow=True)
-    assert "Not asked: ZEGO has not accepted this task" in response.content.decode()
+    assert "Not asked: ZEGO has not accepted this task" in response.content.decode()  # the service refused
     assert not task.checks.exists()
 
 

@@ -3,7 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
-from .ask_stub import result_ask  # TEMPORARY: the worker helper's result_ask replaces it
+from .ask_stub import ResultAskRefused, result_ask  # TEMPORARY: the worker helper's result_ask replaces it
 from .tasks import (
     ABANDONED,
     RetryNeedsConfirmation,
@@ -17,6 +17,7 @@ from .tasks import (
 
 __all__ = [
     "ABANDONED",
+    "ResultAskRefused",
     "RetryNeedsConfirmation",
     "RetryRefused",
     "Submission",

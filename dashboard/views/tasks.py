@@ -100,12 +100,13 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def task_ask(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask ZEGO again (DescribeMediaTask) what became of an accepted task, now rather than at the next poll."""
     task = get_object_or_404(Task, pk=pk)
-    if task.can_ask:
+    try:
         check = services.result_ask(task=task, user=request.user)
-        task.refresh_from_db()
-        flash, ok = _check_summary(check), not (check.transport_error or check.code)
+    except services.ResultAskRefused as exc:
+        flash, ok = f"Not asked: {exc}", False
     else:
-        flash, ok = "Not asked: ZEGO has not accepted this task, so there is no result to ask about.", False
+        flash, ok = _check_summary(check), not (check.transport_error or check.code)
+    task.refresh_from_db()
     if request.htmx:
         return _render_detail(request, task, fragment=True, flash=flash)
     messages.add_message(request, messages.SUCCESS if ok else messages.WARNING, flash)
