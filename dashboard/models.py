@@ -301,3 +301,46 @@ class Screenshot(models.Model):
 
     def __str__(self) -> str:
         return f"screenshot {self.position} of task #{self.task_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when: append-only. Nothing in the console or the admin changes or deletes an entry."""
+
+    class Action(models.TextChoices):
+        TASK_SUBMIT = "task_submit", "Submitted a task"
+        TASK_RESUBMIT = "task_resubmit", "Edited and resubmitted a task"
+        TASK_RETRY = "task_retry", "Retried a task"
+        RESULT_ASK = "result_ask", "Asked ZEGO again"
+        CALLBACK_REFUSED = "callback_refused", "Refused a callback"
+        SIGNIN_FAILED = "signin_failed", "Sign-in failed"
+        SIGNIN_LOCKED = "signin_locked", "Sign-in locked out"
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        ROLE_ADDED = "role_added", "Role added"
+        ROLE_REMOVED = "role_removed", "Role removed"
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The account that acted; its name is kept too (an unknown name for a failed sign-in, "system" for the
+    # worker), so the entry reads the same whatever happens to the account later.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action"),
+            models.Index(fields=["actor_name", "-id"], name="audit_actor"),
+            models.Index(fields=["task", "-id"], name="audit_task"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import health, history, tasks
+from .views import audit, health, history, tasks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("tasks/<int:pk>/", tasks.task_detail, name="task_detail"),
     path("tasks/<int:pk>/retry/", tasks.task_retry, name="task_retry"),
     path("tasks/<int:pk>/ask/", tasks.task_ask, name="task_ask"),
+    path("audit/", audit.audit, name="audit"),
 ]

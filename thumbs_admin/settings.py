@@ -316,6 +316,11 @@ LOGIN_LOCKOUT_MINUTES = _int(
 CLIENT_IP_FROM_X_FORWARDED_FOR = not DEBUG and _bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE = ["dashboard.errors.RequestIdMiddleware", *MIDDLEWARE, "axes.middleware.AxesMiddleware"]
+# The audit trail names the signed-in user and the address for entries written by signal receivers.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "dashboard.services.audit.AuditRequestMiddleware",
+)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked sign-in before any password hash
     "django.contrib.auth.backends.ModelBackend",
