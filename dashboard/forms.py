@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from .models import AuditEntry, State, Task
+from .models import AuditEntry, Result, State, Task
 from .zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
@@ -270,6 +270,7 @@ class HistorySearchForm(forms.Form):
     vendor = forms.ChoiceField(choices=[("", "Any vendor"), *Task.Vendor.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), *Task.Mode.choices], required=False)
     state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False)
+    result = forms.ChoiceField(choices=[("", "Any result"), *Result.choices], required=False)
     code = forms.IntegerField(label="Code", required=False, widget=forms.NumberInput(attrs={"placeholder": "Code"}))
     submitter = forms.CharField(label="Submitted by", required=False, max_length=150)
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))

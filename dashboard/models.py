@@ -30,11 +30,14 @@ from .zego.types import Vendor as ZegoVendor
 
 
 class State(models.TextChoices):
-    """Whether ZEGO accepted a request: a call's ``Outcome``, plus *sending* while it is in flight."""
+    """Whether ZEGO accepted a request: a call's ``Outcome``, plus *sending* while it is in flight.
+
+    Accepted, not "succeeded": what the provider then made of it is the task's ``Result``, and a page must
+    never call a provider failure a success."""
 
     QUEUED = "queued", "Queued"  # a batch item not sent yet
     SENDING = "sending", "Sending"
-    SUCCEEDED = Outcome.SUCCEEDED.value, "Succeeded"
+    SUCCEEDED = Outcome.SUCCEEDED.value, "Accepted by ZEGO"
     FAILED = Outcome.FAILED.value, "Failed"
     UNKNOWN = Outcome.UNKNOWN.value, "Unknown"
     CANCELLED = "cancelled", "Cancelled"  # a batch item whose batch was cancelled before it was sent
@@ -83,6 +86,19 @@ _RESULT_OF_STATUS = {
     "NO_TASK": Result.FAILED,
 }
 FINAL_RESULTS = (Result.FINISHED, Result.FAILED)
+PENDING_RESULTS = (Result.WAITING, Result.PROCESSING)
+
+
+def _shown_result(result: str, accepted_at: datetime) -> Result | None:
+    """A result still pending past services.stuck_after() is shown stuck before the worker flags it (it
+    may not be running): pages read, they do not write."""
+    from .services.results import stuck_after  # services builds on these models
+
+    if not result:
+        return None
+    if result in PENDING_RESULTS and accepted_at < timezone.now() - stuck_after():
+        return Result.STUCK
+    return Result(result)
 
 
 class Task(models.Model):
@@ -183,6 +199,15 @@ class Task(models.Model):
     def retry_needs_confirmation(self) -> bool:
         info = self.code_info
         return self.state == State.FAILED and info is not None and info.retry is RetryClass.PERMANENT
+
+    @property
+    def display_result(self) -> Result | None:
+        return _shown_result(self.result, self.state_changed_at)
+
+    @property
+    def can_ask(self) -> bool:
+        """ZEGO accepted it, so DescribeMediaTask can be asked about its vendor task."""
+        return self.state == State.SUCCEEDED and bool(self.vendor_task_id)
 
     @property
     def time_points_display(self) -> str:

@@ -65,6 +65,7 @@ def _filtered(
     vendor: str = "",
     mode: str = "",
     state: str = "",
+    result: str = "",
     code: int | None = None,
     submitter: str = "",
     since: date | None = None,
@@ -81,6 +82,8 @@ def _filtered(
         qs = qs.filter(mode=mode)
     if state:
         qs = qs.filter(state=state)
+    if result:
+        qs = qs.filter(result=result)  # the task_result index
     if code is not None:
         qs = qs.filter(latest_code=code)
     if submitter:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("callbacks/", callbacks.refused_callbacks, name="callbacks"),
     # ZEGO's snapshot callback; with or without the slash, since the URL is typed into ZEGO's configuration.
     re_path(r"^zego/callback/?$", callbacks.zego_callback, name="zego_callback"),
+    path("tasks/<int:pk>/ask/", tasks.task_ask, name="task_ask"),
     path("audit/", audit.audit, name="audit"),
     path("batches/", batches.batch_list, name="batch_list"),
     path("batches/new/<slug:mode>/", batches.batch_new, name="batch_new"),

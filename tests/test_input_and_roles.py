@@ -113,7 +113,7 @@ HOSTILE = [
     "\x00", "\u202e", "\ud7ff", "%", "%00", "' OR 1=1 --", "<script>alert(1)</script>", "../../etc/passwd",
     "a" * 5000, "[]", "{}", "true", "1.5", "0x10", " 7 ", "\uff11\uff12",
 ]  # fmt: skip
-HISTORY_PARAMS = ["q", "vendor", "mode", "state", "code", "submitter", "since", "until", "before", "after"]
+HISTORY_PARAMS = ["q", "vendor", "mode", "state", "result", "code", "submitter", "since", "until", "before", "after"]
 FORM_FIELDS = ["vendor", "file_id", "definition", "time_points", "interval", "submission_token", "from_task"]
 
 
@@ -140,7 +140,7 @@ def test_no_url_part_is_a_server_error(operator_client, task, value):
     from urllib.parse import quote
 
     part = quote(value, safe="")
-    for url in (f"/tasks/{part}/", f"/tasks/new/{part}/", f"/tasks/{part}/retry/", f"/{part}"):
+    for url in (f"/tasks/{part}/", f"/tasks/new/{part}/", f"/tasks/{part}/retry/", f"/tasks/{part}/ask/", f"/{part}"):
         assert operator_client.get(url).status_code in {200, 404, 405}, url
     response = operator_client.post(f"/tasks/{task.pk}/retry/", {"confirm": value, "from": value})
     assert response.status_code in {200, 302}, value

@@ -118,14 +118,14 @@ def test_retry_from_history_updates_the_row_in_place(operator, operator_client):
     response = operator_client.post(f"/tasks/{task.pk}/retry/", {"from": "history"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith(f'<tr id="task-{task.pk}"') and "Succeeded" in html
+    assert html.lstrip().startswith(f'<tr id="task-{task.pk}"') and "Accepted by ZEGO" in html
     assert task.attempts.count() == 2
 
 
 def test_retry_without_javascript_redirects_to_the_task_with_a_message(operator, operator_client):
     task = submit(operator)
     response = operator_client.post(f"/tasks/{task.pk}/retry/", follow=True)
-    assert "Attempt 2: succeeded" in response.content.decode()
+    assert "Attempt 2: accepted by ZEGO" in response.content.decode()
 
 
 def test_retry_of_a_succeeded_task_is_refused_with_the_reason(operator, operator_client):

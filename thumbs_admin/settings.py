@@ -274,10 +274,33 @@ STORAGES = {
     },
 }
 
+# --- Screenshots on the page (issue 8, helper "ui") -------------------------------------------------
+# Huawei names its screenshots by OBS object path, not by URL: with the bucket's base URL (its public or
+# CDN address) the task page links each one; without it, it lists the paths to copy. In simulator mode it
+# defaults to the simulator, which serves the OBS paths it lists under /obs/.
+_obs_base = env.str("THUMBS_HUAWEI_OBS_BASE_URL", default="").strip()
+if _obs_base:
+    THUMBS_HUAWEI_OBS_BASE_URL = _http_url("THUMBS_HUAWEI_OBS_BASE_URL", _obs_base)
+else:
+    THUMBS_HUAWEI_OBS_BASE_URL = f"{ZEGO_API_URL}obs/" if ZEGO_SIMULATOR else ""
+# Tencent VOD's default distribution domain also answers over plain HTTP, and its screenshot URLs may say
+# http: an HTTPS page upgrades them (then https: allows them), a plain-HTTP console needs the host itself.
+TENCENT_VOD_IMAGE_HOSTS = ("http://*.vod2.myqcloud.com",)
+
+
+def screenshot_img_src(zego_api_url: str) -> list[str]:
+    """Where screenshots may load from (CSP img-src): any HTTPS host (the providers' CDNs), Tencent VOD's
+    default domain, and a plain-HTTP ZEGO_API_URL's own origin: the simulator, which serves its thumbnails
+    itself (ZEGO_SIMULATOR_PORT), or another stand-in reached over HTTP."""
+    sources = [CSP.SELF, "data:", "https:", *TENCENT_VOD_IMAGE_HOSTS]
+    parts = urlsplit(zego_api_url)
+    if parts.scheme == "http":
+        sources.append(f"http://{parts.netloc}")
+    return sources
+
+
 # --- Security ---------------------------------------------------------------------------------------
-_img_src = [CSP.SELF, "data:", "https:"]
-if ZEGO_SIMULATOR:
-    _img_src.append(f"http://127.0.0.1:{ZEGO_SIMULATOR_PORT}")
+_img_src = screenshot_img_src(ZEGO_API_URL)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

@@ -3,6 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
+from .ask_stub import ResultAskRefused, result_ask  # TEMPORARY: the worker helper's result_ask replaces it
 from .callbacks import CallbackAnswer, callback_receive, callback_refuse
 from .tasks import (
     ABANDONED,
@@ -18,12 +19,14 @@ from .tasks import (
 __all__ = [
     "ABANDONED",
     "CallbackAnswer",
+    "ResultAskRefused",
     "RetryNeedsConfirmation",
     "RetryRefused",
     "Submission",
     "attempts_expire_stale",
     "callback_receive",
     "callback_refuse",
+    "result_ask",
     "stale_after",
     "task_retry",
     "task_submit",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ..forms import FORMS, HistorySearchForm
+from ..gallery import latest_screenshots
 from ..models import Task
 from ..selectors import task_history
 from ..selectors_export import export_csv
@@ -28,7 +29,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/home.html",
-        {"recent": recent, "forms": FORMS.values(), "scripted": scripted, "overview": overview()},
+        {
+            "recent": recent,
+            "forms": FORMS.values(),
+            "scripted": scripted,
+            "overview": overview(),
+            "latest_screenshots": latest_screenshots(),
+        },
     )
 
 

@@ -1,18 +1,26 @@
-"""Screenshot tasks: submit one (a form per mode), look at one, retry one."""
+"""Screenshot tasks: submit one (a form per mode), look at one, retry one, ask ZEGO again about its result."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .. import services
 from ..forms import FORMS
-from ..models import State, Task
+from ..gallery import CHECKS_SHOWN, screenshot_items
+from ..models import ResultCheck, State, Task
 from ..zego.client import default_client
 from .access import can_read
+
+# A worker polls every few seconds; a check this late means none is running.
+CHECK_OVERDUE = timedelta(seconds=30)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -75,7 +83,8 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
         flash = f"Not retried: {exc}"
     else:
         ok = attempt.state == State.SUCCEEDED
-        flash = f"Attempt {attempt.number}: {attempt.get_state_display().lower()}"
+        label = attempt.get_state_display()
+        flash = f"Attempt {attempt.number}: {label[:1].lower()}{label[1:]}"
         flash += f", RequestId {attempt.request_id}." if attempt.request_id else "."
     # The service has refreshed `task` from the database, whatever the outcome.
     if request.htmx and origin == "history":
@@ -86,8 +95,38 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:task_detail", pk=pk)
 
 
+@require_POST
+@permission_required("dashboard.retry_task", raise_exception=True)
+def task_ask(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask ZEGO again (DescribeMediaTask) what became of an accepted task, now rather than at the next poll."""
+    task = get_object_or_404(Task, pk=pk)
+    try:
+        check = services.result_ask(task=task, user=request.user)
+    except services.ResultAskRefused as exc:
+        flash, ok = f"Not asked: {exc}", False
+    else:
+        flash, ok = _check_summary(check), not (check.transport_error or check.code)
+    task.refresh_from_db()
+    if request.htmx:
+        return _render_detail(request, task, fragment=True, flash=flash)
+    messages.add_message(request, messages.SUCCESS if ok else messages.WARNING, flash)
+    return redirect("dashboard:task_detail", pk=pk)
+
+
+def _check_summary(check: ResultCheck) -> str:
+    if check.transport_error:
+        return f"Asked ZEGO: no usable answer ({check.transport_detail or check.transport_error})."
+    if check.code:
+        return f"Asked ZEGO: Code {check.code}, {check.message or 'no message'}."
+    words = f"the provider says {check.status}" if check.status else "no status in the answer"
+    return f"Asked ZEGO: {words}."
+
+
 def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: str = "") -> HttpResponse:
     template = "dashboard/task_detail.html" + ("#task-panel" if fragment else "")
+    shots = screenshot_items(task, task.screenshots.all()) if task.screenshot_count else []
+    # The newest checks, shown oldest first like the attempts.
+    checks = task.checks.select_related("asked_by").order_by("-at", "-id")[:CHECKS_SHOWN]
     return render(
         request,
         template,
@@ -97,6 +136,13 @@ def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: s
             "attempts": task.attempts.select_related("created_by").order_by("number"),
             "command_line": default_client().prepare_thumbnails(task.to_request()).curl(),
             "resubmissions": task.resubmissions.order_by("-id")[:20],
+            "result": task.display_result,
+            "images": [item for item in shots if item.image],
+            "files": [item for item in shots if not item.image],
+            "checks": list(checks)[::-1],
+            "checks_hidden": max(task.result_checks - CHECKS_SHOWN, 0),
+            "check_overdue": bool(task.next_check_at and task.next_check_at < timezone.now() - CHECK_OVERDUE),
+            "obs_base_url": settings.THUMBS_HUAWEI_OBS_BASE_URL,
         },
     )
 

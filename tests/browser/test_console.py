@@ -68,7 +68,7 @@ def fill_time_points(page: Page, *, file_id: str, definition: str = "10", time_p
 def expect_succeeded_task(page: Page) -> str:
     """On a task page: the task succeeded and shows a RequestId; return it."""
     expect(page).to_have_url(TASK_URL)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Succeeded")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Accepted by ZEGO")
     request_id = param(task_panel(page), "RequestId")
     expect(request_id).to_have_text(REQUEST_ID)
     return request_id.inner_text().strip()
@@ -249,8 +249,8 @@ def test_a_failed_task_is_found_in_history_and_retried_in_place(page: Page, oper
     history_url = page.url
     row.get_by_role("button", name="Retry").click()
 
-    expect(row.get_by_role("status")).to_contain_text("Attempt 2: succeeded, RequestId")
-    expect(row).to_contain_text("Succeeded")
+    expect(row.get_by_role("status")).to_contain_text("Attempt 2: accepted by ZEGO, RequestId")
+    expect(row).to_contain_text("Accepted by ZEGO")
     expect(row.get_by_role("button", name="Retry")).to_have_count(0)
     assert_same_document(page)
     assert page.url == history_url
@@ -263,7 +263,7 @@ def test_a_failed_task_is_found_in_history_and_retried_in_place(page: Page, oper
     first, second = attempts.nth(0), attempts.nth(1)
     expect(first).to_contain_text("Failed")
     expect(param(first, "Code")).to_contain_text("1000")
-    expect(second).to_contain_text("Succeeded")
+    expect(second).to_contain_text("Accepted by ZEGO")
     expect(param(first, "RequestId")).to_have_text(REQUEST_ID)
     expect(param(second, "RequestId")).to_have_text(latest)
     assert param(first, "RequestId").inner_text().strip() != latest
