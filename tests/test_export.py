@@ -41,7 +41,7 @@ def test_the_browser_gets_every_attempt_of_the_matching_tasks(operator, operator
     text = b"".join(response.streaming_content).decode()
     rows = rows_of(text)
     assert [(r["file_id"], r["attempt"], r["attempt_state"], r["code"]) for r in rows] == [
-        (FLAKY_FILE_ID, "1", "Failed", "1000"), (FLAKY_FILE_ID, "2", "Succeeded", "0"),
+        (FLAKY_FILE_ID, "1", "Failed", "1000"), (FLAKY_FILE_ID, "2", "Accepted by ZEGO", "0"),
     ]  # fmt: skip
     first = rows[0]
     assert first["code_meaning"].startswith("Request failed") and first["submitted_by"] == "olga"
@@ -61,7 +61,7 @@ def test_the_command_line_writes_the_same_to_a_file(operator, tmp_path):
     err = StringIO()
     call_command("thumbnails", *shlex.split(f"export --filter 'state=succeeded' -o {target}"), stderr=err)
     rows = rows_of(target.read_text(encoding="utf-8"))
-    assert len(rows) == 1 and rows[0]["state"] == "Succeeded" and "1 attempts written" in err.getvalue()
+    assert len(rows) == 1 and rows[0]["state"] == "Accepted by ZEGO" and "1 attempts written" in err.getvalue()
     with pytest.raises(CommandError, match="--filter: until"):
         call_command("thumbnails", "export", "--filter", "until=9999-12-31")
 
