@@ -174,7 +174,7 @@ def test_it_refuses_one_port_for_both_or_a_port_that_is_no_number(ports, monkeyp
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("simulator_mode", "processes"), [(True, ["web", "simulator", "sweep"]), (False, ["web", "sweep"])]
+    ("simulator_mode", "processes"), [(True, ["web", "simulator", "worker"]), (False, ["web", "worker"])]
 )
 def test_start_runs_the_simulator_line_only_in_simulator_mode(ports, monkeypatch, settings, simulator_mode, processes):
     settings.ZEGO_SIMULATOR = simulator_mode
@@ -218,7 +218,7 @@ def procfile_argv(command: str, **env: str) -> list[str]:
 
 def test_every_procfile_line_is_a_management_command_that_takes_its_arguments():
     processes = parse_procfile((ROOT / "Procfile").read_text()).processes
-    assert list(processes) == ["web", "simulator", "sweep"]
+    assert list(processes) == ["web", "simulator", "worker"]
     parsed = {}
     for name, command in processes.items():
         argv = procfile_argv(command, PORT="8123", ZEGO_SIMULATOR_PORT="8124")
@@ -228,7 +228,7 @@ def test_every_procfile_line_is_a_management_command_that_takes_its_arguments():
         parsed[name] = parser.parse_args(argv[3:])  # exits (fails the test) on an unknown option
     assert parsed["web"].addrport == "127.0.0.1:8123" and parsed["web"].use_reloader is False
     assert parsed["simulator"].port == 8124
-    assert parsed["sweep"].action == "sweep" and parsed["sweep"].every == 30
+    assert parsed["worker"].reload is False and parsed["worker"].batch is False
     # Without ZEGO_SIMULATOR_PORT the simulator takes the settings' default, as the console does.
     assert procfile_argv(processes["simulator"])[-1] == "8001"
 
@@ -340,6 +340,11 @@ def test_make_run_serves_both_ports_the_cli_reaches_its_simulator_and_ctrl_c_sto
         while not any("simulator.1" in line and "Action=MediaThumbnails" in line for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
+        # The worker asks DescribeMediaTask by itself until the provider's answer is final.
+        deadline = time.monotonic() + 60
+        while not any("worker.1" in line and "result check (poll): status=SUCCEEDED" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
 
         children = descendants(run.pid)
         assert len(children) >= 6  # honcho's helpers, and each line's shell and Python
@@ -351,8 +356,8 @@ def test_make_run_serves_both_ports_the_cli_reaches_its_simulator_and_ctrl_c_sto
             run.wait()
     reader.join(timeout=10)
     output = "".join(lines)
-    assert "sweep.1" in output and "Sweeping stale attempts every 30 s." in output
-    assert "ZEGO simulator stopped." in output and "Sweep stopped." in output
+    assert "worker.1" in output and "Starting worker" in output
+    assert "ZEGO simulator stopped." in output and "shutting down gracefully" in output
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)

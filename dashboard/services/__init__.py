@@ -3,6 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
+from .results import ResultAskRefused, Shot, result_ask, result_poll, result_record
 from .tasks import (
     ABANDONED,
     RetryNeedsConfirmation,
@@ -13,14 +14,22 @@ from .tasks import (
     task_retry,
     task_submit,
 )
+from .worker import worker_tick, worker_tick_ensure
 
 __all__ = [
     "ABANDONED",
+    "ResultAskRefused",
     "RetryNeedsConfirmation",
     "RetryRefused",
+    "Shot",
     "Submission",
     "attempts_expire_stale",
+    "result_ask",
+    "result_poll",
+    "result_record",
     "stale_after",
     "task_retry",
     "task_submit",
+    "worker_tick",
+    "worker_tick_ensure",
 ]

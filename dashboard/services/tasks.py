@@ -23,7 +23,7 @@ from ..models import RETRYABLE_STATES, Attempt, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
-from .results import result_fields_on_acceptance
+from .results import result_check_enqueue, result_fields_on_acceptance
 
 log = logging.getLogger("dashboard.services")
 
@@ -228,7 +228,7 @@ def _write_outcome(
     )
     # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
     accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
-    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+    updated = Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
         **accepted,
         state=state,
         state_changed_at=now,
@@ -237,3 +237,5 @@ def _write_outcome(
         latest_request_id=texts["request_id"],
         vendor_task_id=texts["vendor_task_id"],
     )
+    if accepted and updated:
+        result_check_enqueue(task_id=task.pk, at=accepted["next_check_at"])
