@@ -55,16 +55,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def scrub_secrets(text: str) -> str:
+    """``text`` with the ServerSecret and any Signature=... masked."""
+    text = _SIGNATURE.sub(r"\1[redacted]", text)
+    secret = getattr(settings, "ZEGO_SERVER_SECRET", "")
+    if secret:
+        text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
+    return text
+
+
 class ScrubbingFormatter(logging.Formatter):
     """Formats the whole record, traceback included, then masks the ServerSecret and any Signature=...:
     the last guard for an exception message that carries ZEGO's URL."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = _SIGNATURE.sub(r"\1[redacted]", super().format(record))
-        secret = getattr(settings, "ZEGO_SERVER_SECRET", "")
-        if secret:
-            text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
-        return text
+        return scrub_secrets(super().format(record))
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:

@@ -3,17 +3,21 @@ runs them, against a simulator whose clock, like the console's, moves only when 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import responses
+from django.db import connection
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from dashboard import services, tasks
+from dashboard.errors import ScrubbingFormatter
 from dashboard.models import Result, ResultCheck, State, Task, WorkerTick
 from dashboard.services import results as results_services
 from dashboard.services import worker as worker_services
@@ -73,9 +77,10 @@ def submit(user, vendor: str, file_id: str = "1397757897438985100") -> Task:
     return services.task_submit(user=user, request=request).task
 
 
-def run_worker() -> list:
+def run_worker(*, failures: bool = False) -> list:
     """What a db_worker does with the queue at this moment: take each ready entry in turn and run it
-    (django-tasks-db's own Worker.run_task); return what the tasks returned."""
+    (django-tasks-db's own Worker.run_task); return what the tasks returned. A task that fails fails the
+    test unless ``failures`` (then its entry is returned)."""
     worker = Worker(
         queue_names=["default"],
         interval=0,
@@ -91,6 +96,9 @@ def run_worker() -> list:
         entry.claim("in-process")
         worker.run_task(entry)
         entry.refresh_from_db()
+        if failures and entry.status == TaskResultStatus.FAILED:
+            returned.append(entry)
+            continue
         assert entry.status == TaskResultStatus.SUCCESSFUL, entry.traceback
         returned.append((entry.task_path.rsplit(".", 1)[1], entry.return_value))
     return returned
@@ -383,3 +391,56 @@ def test_the_tick_tidies_the_queue_once_an_hour(console_clock):
     lost.refresh_from_db()
     assert lost.status == TaskResultStatus.FAILED and lost.exception_class_path == "dashboard.tasks.WorkerLost"
     assert lost.task_result.errors[0].exception_class is tasks.WorkerLost
+
+
+def test_the_worker_keeps_the_secret_and_signatures_out_of_what_it_stores_and_logs(
+    operator, console_clock, settings, caplog, capsys
+):
+    secret, url = "c0ffee00deadbeef5ca1ab1e0ddba11a", "https://rtc-api.zego.im/"
+    settings.ZEGO_SIMULATOR, settings.ZEGO_APP_ID, settings.ZEGO_SERVER_SECRET = False, 1234567890, secret
+    settings.ZEGO_API_URL = url
+    caplog.set_level(logging.DEBUG)
+    sent = set()
+    replies = iter(
+        [
+            lambda request: (200, {}, '{"Code": 0, "Message": "success", "Data": {"Tencent": {"TaskId": "t-1"}}}'),
+            # DescribeMediaTask echoes the query (the Signature) and the secret ...
+            lambda request: (
+                200,
+                {},
+                f'{{"Code": 0, "Data": {{"Tencent": {{"Status": "PROCESSING", '
+                f'"Message": "{request.url} {secret}"}}}}}}',
+            ),
+            # ... then something unforeseen fails with the URL in its message.
+            lambda request: (_ for _ in ()).throw(RuntimeError(f"unforeseen: {request.url} {secret}")),
+        ]
+    )
+
+    def reply(request):
+        sent.add(parse_qs(urlsplit(request.url).query)["Signature"][0])
+        return next(replies)(request)
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, url, callback=reply)
+        task = submit(operator, "Tencent")
+        for _ in range(2):
+            console_clock.advance(3)
+            outcome = run_worker(failures=True)
+    [failed] = [entry for entry in outcome if isinstance(entry, DBTaskResult)]
+    assert failed.exception_class_path == "dashboard.tasks.TaskFailed" and "unforeseen" in failed.traceback
+    assert len(sent) == 3 and task.checks.count() == 1
+    with connection.cursor() as cursor:
+        dumps = []
+        for model in (Task, ResultCheck, DBTaskResult, WorkerTick):
+            cursor.execute(f"SELECT * FROM {model._meta.db_table}")  # noqa: S608 -- fixed table names
+            dumps.append(repr(cursor.fetchall()))
+    out = capsys.readouterr()
+    places = {
+        "database": "\n".join(dumps),
+        "log": "\n".join(ScrubbingFormatter().format(r) for r in caplog.records),
+        "stdout/stderr": out.out + out.err,
+    }
+    assert "[redacted]" in places["database"] and "unforeseen" in places["log"]
+    for where, text in places.items():
+        assert secret not in text, where
+        assert not [s for s in sent if s in text], where

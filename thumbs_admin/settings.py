@@ -354,4 +354,5 @@ THUMBS_RESULT_STUCK_AFTER_SECONDS = _int(
 # (django.tasks; its line for every task run and finished is left out). Both through the scrubbing formatter.
 LOGGING["handlers"]["console_warnings"] = {**LOGGING["handlers"]["console"], "level": "WARNING"}
 LOGGING["loggers"]["django_tasks_db"] = {"handlers": ["console"], "level": "INFO"}
-LOGGING["loggers"]["django.tasks"] = {"handlers": ["console_warnings"], "level": "INFO"}
+# Not propagated: Django's own "django" handler would print every line again, unscrubbed, with DEBUG on.
+LOGGING["loggers"]["django.tasks"] = {"handlers": ["console_warnings"], "level": "INFO", "propagate": False}
