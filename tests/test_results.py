@@ -18,7 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from dashboard import services, tasks
 from dashboard.errors import ScrubbingFormatter
-from dashboard.models import Result, ResultCheck, State, Task, WorkerTick
+from dashboard.models import AuditEntry, Result, ResultCheck, State, Task, WorkerTick
 from dashboard.services import results as results_services
 from dashboard.services import worker as worker_services
 from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
@@ -268,6 +268,8 @@ def test_asking_zego_again_records_who_asked_and_the_checks_go_on(operator, prov
     task.refresh_from_db()
     assert check.source == ResultCheck.Source.ASK and check.asked_by == operator and check.status == "PROCESSING"
     assert task.result == Result.PROCESSING and task.result_checks == 1
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.RESULT_ASK)
+    assert entry.actor == operator and entry.task == task and "asked ZEGO again" in entry.summary
     # The ask took the place of the next check: the one queued at acceptance finds nothing due, and the
     # chain of checks goes on from the ask's answer.
     assert task.next_check_at == check.at + timedelta(seconds=3)

@@ -198,6 +198,7 @@ def test_start_runs_the_simulator_line_only_in_simulator_mode(ports, monkeypatch
     assert argv[-len(processes) :] == processes
     assert argv[argv.index("--port") + 1] == str(ports[0])
     assert started["env"]["ZEGO_SIMULATOR_PORT"] == str(ports[1])
+    assert started["env"]["WEB_PORT"] == str(ports[0])
     assert started["env"]["PATH"].startswith(str(Path(sys.executable).parent))
 
 
@@ -221,16 +222,19 @@ def test_every_procfile_line_is_a_management_command_that_takes_its_arguments():
     assert list(processes) == ["web", "simulator", "worker"]
     parsed = {}
     for name, command in processes.items():
-        argv = procfile_argv(command, PORT="8123", ZEGO_SIMULATOR_PORT="8124")
+        argv = procfile_argv(command, PORT="8123", ZEGO_SIMULATOR_PORT="8124", WEB_PORT="8125")
         assert argv[:2] == ["python", "manage.py"], command
         app = get_commands()[argv[2]]
         parser = load_command_class(app, argv[2]).create_parser("manage.py", argv[2])
         parsed[name] = parser.parse_args(argv[3:])  # exits (fails the test) on an unknown option
     assert parsed["web"].addrport == "127.0.0.1:8123" and parsed["web"].use_reloader is False
     assert parsed["simulator"].port == 8124
+    # honcho gives the simulator a PORT of its own: its callbacks go to the console's, WEB_PORT (setup).
+    assert parsed["simulator"].callback_url == "http://127.0.0.1:8125/zego/callback"
     assert parsed["worker"].reload is False and parsed["worker"].batch is False
     # Without ZEGO_SIMULATOR_PORT the simulator takes the settings' default, as the console does.
     assert procfile_argv(processes["simulator"])[-1] == "8001"
+    assert "http://127.0.0.1:8000/zego/callback" in procfile_argv(processes["simulator"])
 
 
 # --- the real thing: manage.py and honcho in subprocesses ------------------------------------------------
@@ -340,9 +344,15 @@ def test_make_run_serves_both_ports_the_cli_reaches_its_simulator_and_ctrl_c_sto
         while not any("simulator.1" in line and "Action=MediaThumbnails" in line for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
-        # The worker asks DescribeMediaTask by itself until the provider's answer is final.
+        # Once the task has finished, the simulator calls the console back (the Procfile's --callback-url).
+        while not any("web.1" in line and '"POST /zego/callback HTTP/1.1" 200' in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        # A provider failure gets no callback: the worker finds it by asking DescribeMediaTask by itself.
+        failing = manage(tmp_path, *submit.replace("/record/a.mp4", "9990999").split())
+        assert failing.returncode == 0, failing.stdout + failing.stderr
         deadline = time.monotonic() + 60
-        while not any("worker.1" in line and "result check (poll): status=SUCCEEDED" in line for line in lines):
+        while not any("worker.1" in line and "result check (poll): status=FAILED" in line for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
 

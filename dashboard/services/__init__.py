@@ -3,6 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
+from .callbacks import CallbackAnswer, callback_receive, callback_refuse
 from .results import ResultAskRefused, Shot, result_ask, result_poll, result_record
 from .tasks import (
     ABANDONED,
@@ -18,12 +19,15 @@ from .worker import worker_tick, worker_tick_ensure
 
 __all__ = [
     "ABANDONED",
+    "CallbackAnswer",
     "ResultAskRefused",
     "RetryNeedsConfirmation",
     "RetryRefused",
     "Shot",
     "Submission",
     "attempts_expire_stale",
+    "callback_receive",
+    "callback_refuse",
     "result_ask",
     "result_poll",
     "result_record",

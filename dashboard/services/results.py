@@ -27,10 +27,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..models import FINAL_RESULTS, Result, ResultCheck, Screenshot, State, Task
+from ..models import FINAL_RESULTS, AuditEntry, Result, ResultCheck, Screenshot, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import fit
 from ..zego.types import CallResult, MediaTaskStatus, Vendor
+from .audit import audit_record
 
 log = logging.getLogger("dashboard.services")
 
@@ -182,6 +183,13 @@ def result_ask(
         raise ResultAskRefused(
             "ZEGO has not accepted this task, so the provider has no result to ask about. Retry it first."
         )
+    audit_record(  # before the call, like a retry: the entry exists even if the process dies in it
+        action=AuditEntry.Action.RESULT_ASK,
+        actor=user,
+        task=task,
+        summary=f"Task #{task.pk}: asked ZEGO again for the provider's result "
+        f"({task.get_result_display().lower() or 'none yet'} until then).",
+    )
     return _ask(task, source=ResultCheck.Source.ASK, user=user, client=client, now=now)
 
 

@@ -143,6 +143,8 @@ class Command(BaseCommand):
             **os.environ,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "ZEGO_SIMULATOR_PORT": str(sim_port),
+            # honcho gives each process its own PORT; the simulator's callbacks need the console's.
+            "WEB_PORT": str(web_port),
             "PYTHONUNBUFFERED": "1",  # each line reaches honcho, and the terminal, as it is written
         }
         procfile = Path(settings.BASE_DIR) / "Procfile"
