@@ -55,17 +55,22 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def scrub_secrets(text: str) -> str:
+    """``text`` with the ZEGO secrets and any Signature=... masked."""
+    text = _SIGNATURE.sub(r"\1[redacted]", text)
+    for name in ("ZEGO_SERVER_SECRET", "ZEGO_CALLBACK_SECRET"):
+        secret = getattr(settings, name, "")
+        if secret:
+            text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
+    return text
+
+
 class ScrubbingFormatter(logging.Formatter):
     """Formats the whole record, traceback included, then masks the ZEGO secrets and any Signature=...:
     the last guard for an exception message that carries ZEGO's URL."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = _SIGNATURE.sub(r"\1[redacted]", super().format(record))
-        for name in ("ZEGO_SERVER_SECRET", "ZEGO_CALLBACK_SECRET"):
-            secret = getattr(settings, name, "")
-            if secret:
-                text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
-        return text
+        return scrub_secrets(super().format(record))
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:

@@ -474,3 +474,20 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.position} of batch #{self.batch_id}"
+
+
+class WorkerTick(models.Model):
+    """The worker's periodic work (dashboard/tasks.py ``tick``): when it is next due, when it last ran.
+
+    One row per job ("tick", and "tidy" for what the tick does hourly). A tick claims its turn with a
+    conditional UPDATE of ``due_at``, so that of two tick chains (two workers started at once) only one
+    goes on; a ``due_at`` long past means that no chain is running.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    due_at = models.DateTimeField()
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"worker {self.name}, next due {self.due_at:%Y-%m-%d %H:%M:%S}"

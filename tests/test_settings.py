@@ -62,6 +62,8 @@ def setting(name: str, **env: str) -> str:
         ({"THUMBS_LOG_LEVEL": "bogus"}, "THUMBS_LOG_LEVEL", "DEBUG, INFO, WARNING"),
         ({"THUMBS_LOGIN_FAILURE_LIMIT": "0"}, "THUMBS_LOGIN_FAILURE_LIMIT", "from 1 to 1000"),
         ({"THUMBS_LOGIN_LOCKOUT_MINUTES": "soon"}, "THUMBS_LOGIN_LOCKOUT_MINUTES", "number of minutes"),
+        ({"THUMBS_RESULT_STUCK_AFTER_SECONDS": "15m"}, "THUMBS_RESULT_STUCK_AFTER_SECONDS", "from 60 to 259200"),
+        ({"THUMBS_RESULT_STUCK_AFTER_SECONDS": "30"}, "THUMBS_RESULT_STUCK_AFTER_SECONDS", "from 60 to 259200"),
     ],
 )
 def test_it_stops_on_a_bad_value_naming_the_variable(env, names, expects):
@@ -91,6 +93,14 @@ def test_it_reads_the_named_env_file(tmp_path):
     env_file = tmp_path / "thumbs.env"
     env_file.write_text("THUMBS_LOGIN_FAILURE_LIMIT=4\n")
     assert setting("AXES_FAILURE_LIMIT", **(PRODUCTION | {"THUMBS_ENV_FILE": str(env_file)})) == "4"
+
+
+def test_the_stuck_threshold_defaults_to_15_minutes_and_can_be_set():
+    assert setting("THUMBS_RESULT_STUCK_AFTER_SECONDS", **PRODUCTION) == "900"
+    assert (
+        setting("THUMBS_RESULT_STUCK_AFTER_SECONDS", **(PRODUCTION | {"THUMBS_RESULT_STUCK_AFTER_SECONDS": "3600"}))
+        == "3600"
+    )
 
 
 def test_it_never_falls_into_simulator_mode_without_debug():

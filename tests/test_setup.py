@@ -174,7 +174,7 @@ def test_it_refuses_one_port_for_both_or_a_port_that_is_no_number(ports, monkeyp
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("simulator_mode", "processes"), [(True, ["web", "simulator", "sweep"]), (False, ["web", "sweep"])]
+    ("simulator_mode", "processes"), [(True, ["web", "simulator", "worker"]), (False, ["web", "worker"])]
 )
 def test_start_runs_the_simulator_line_only_in_simulator_mode(ports, monkeypatch, settings, simulator_mode, processes):
     settings.ZEGO_SIMULATOR = simulator_mode
@@ -219,7 +219,7 @@ def procfile_argv(command: str, **env: str) -> list[str]:
 
 def test_every_procfile_line_is_a_management_command_that_takes_its_arguments():
     processes = parse_procfile((ROOT / "Procfile").read_text()).processes
-    assert list(processes) == ["web", "simulator", "sweep"]
+    assert list(processes) == ["web", "simulator", "worker"]
     parsed = {}
     for name, command in processes.items():
         argv = procfile_argv(command, PORT="8123", ZEGO_SIMULATOR_PORT="8124", WEB_PORT="8125")
@@ -231,7 +231,7 @@ def test_every_procfile_line_is_a_management_command_that_takes_its_arguments():
     assert parsed["simulator"].port == 8124
     # honcho gives the simulator a PORT of its own: its callbacks go to the console's, WEB_PORT (setup).
     assert parsed["simulator"].callback_url == "http://127.0.0.1:8125/zego/callback"
-    assert parsed["sweep"].action == "sweep" and parsed["sweep"].every == 30
+    assert parsed["worker"].reload is False and parsed["worker"].batch is False
     # Without ZEGO_SIMULATOR_PORT the simulator takes the settings' default, as the console does.
     assert procfile_argv(processes["simulator"])[-1] == "8001"
     assert "http://127.0.0.1:8000/zego/callback" in procfile_argv(processes["simulator"])
@@ -348,6 +348,13 @@ def test_make_run_serves_both_ports_the_cli_reaches_its_simulator_and_ctrl_c_sto
         while not any("web.1" in line and '"POST /zego/callback HTTP/1.1" 200' in line for line in lines):
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
+        # A provider failure gets no callback: the worker finds it by asking DescribeMediaTask by itself.
+        failing = manage(tmp_path, *submit.replace("/record/a.mp4", "9990999").split())
+        assert failing.returncode == 0, failing.stdout + failing.stderr
+        deadline = time.monotonic() + 60
+        while not any("worker.1" in line and "result check (poll): status=FAILED" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
 
         children = descendants(run.pid)
         assert len(children) >= 6  # honcho's helpers, and each line's shell and Python
@@ -359,8 +366,8 @@ def test_make_run_serves_both_ports_the_cli_reaches_its_simulator_and_ctrl_c_sto
             run.wait()
     reader.join(timeout=10)
     output = "".join(lines)
-    assert "sweep.1" in output and "Sweeping stale attempts every 30 s." in output
-    assert "ZEGO simulator stopped." in output and "Sweep stopped." in output
+    assert "worker.1" in output and "Starting worker" in output
+    assert "ZEGO simulator stopped." in output and "shutting down gracefully" in output
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)

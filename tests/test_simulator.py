@@ -643,6 +643,7 @@ def test_it_exports_the_scripted_file_id_table() -> None:
         "9990500",
         "9990200",
         "9990999",
+        "9990777",
     }
     assert all(file_id.isdigit() and description for file_id, description in SCRIPTED_FILE_IDS.items())
 
@@ -715,6 +716,22 @@ def test_it_accepts_9990999_then_reports_the_task_failed(
     assert (huawei_end.status, huawei_end.file_names) == ("FAILED", ())
     assert huawei_end.end_time != ""
     assert fetch(f"{sim.url}thumbs/{tencent.vendor_task_id}/1.png")[0] == 404
+
+
+def test_it_accepts_9990777_and_keeps_the_task_processing_for_ever(
+    sim: ZegoSimulator, zego: ZegoClient, clock: FakeClock
+) -> None:
+    tencent = zego.media_thumbnails(tencent_points("9990777"))
+    huawei = zego.media_thumbnails(huawei_sample("9990777"))
+    waiting = zego.describe_media_task(task_id=tencent.vendor_task_id, vendor=Vendor.TENCENT)
+    clock.advance(500)  # long past any other task's three seconds (and within the gateway's 10 minutes)
+    tencent_later = zego.describe_media_task(task_id=tencent.vendor_task_id, vendor=Vendor.TENCENT)
+    huawei_later = zego.describe_media_task(task_id=huawei.vendor_task_id, vendor=Vendor.HUAWEI)
+
+    assert (tencent.code, huawei.code) == (0, 0)
+    assert waiting.status == "WAITING"
+    assert (tencent_later.status, tencent_later.thumbnail_urls, tencent_later.finished) == ("PROCESSING", (), False)
+    assert (huawei_later.status, huawei_later.file_names, huawei_later.end_time) == ("PROCESSING", (), "")
 
 
 # --- HTTP edges --------------------------------------------------------------------------------------------

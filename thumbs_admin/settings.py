@@ -389,3 +389,24 @@ LOGGING = {
         "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }
+
+# --- The worker and the task results (issue 8: django.tasks, DescribeMediaTask polling) -------------
+# Background work runs on Django's own tasks framework with django-tasks-db's backend: the queue is a table
+# in the same database, and `manage.py db_worker` processes run it (the Procfile's worker line; start more,
+# on any machine with the same DATABASE_URL, to share the work). Any other django.tasks backend that
+# supports run_after can take its place here (dashboard/tasks.py says what the worker does).
+INSTALLED_APPS += ["django_tasks_db"]
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A task ZEGO accepted that still has no final status this long after acceptance is flagged stuck and no
+# longer polled (an operator can still ask ZEGO again). Screenshots usually take seconds to a minute:
+# 15 minutes is well past that, yet leaves room for a provider's queue that backs up under load. At most
+# 72 hours, the time Tencent VOD keeps a task's details.
+THUMBS_RESULT_STUCK_AFTER_SECONDS = _int(
+    "THUMBS_RESULT_STUCK_AFTER_SECONDS", 900, lo=60, hi=72 * 3600, what="a whole number of seconds from 60 to 259200"
+)
+# The worker's own lines: what it starts and stops (django_tasks_db), and failed tasks with their traceback
+# (django.tasks; its line for every task run and finished is left out). Both through the scrubbing formatter.
+LOGGING["handlers"]["console_warnings"] = {**LOGGING["handlers"]["console"], "level": "WARNING"}
+LOGGING["loggers"]["django_tasks_db"] = {"handlers": ["console"], "level": "INFO"}
+# Not propagated: Django's own "django" handler would print every line again, unscrubbed, with DEBUG on.
+LOGGING["loggers"]["django.tasks"] = {"handlers": ["console_warnings"], "level": "INFO", "propagate": False}

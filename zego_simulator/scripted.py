@@ -15,6 +15,7 @@ SLOW_FILE_ID: Final = "9990408"
 HTTP_500_FILE_ID: Final = "9990500"
 NOT_JSON_FILE_ID: Final = "9990200"
 FAILING_TASK_FILE_ID: Final = "9990999"
+NEVER_FINISHING_FILE_ID: Final = "9990777"
 
 SCRIPTED_FILE_IDS: Final[dict[str, str]] = {
     FLAKY_FILE_ID: "Code 1000 (Request failed) on the 1st, 3rd, 5th... call; success on each retry",
@@ -24,4 +25,5 @@ SCRIPTED_FILE_IDS: Final[dict[str, str]] = {
     HTTP_500_FILE_ID: "HTTP 500 with an HTML error page",
     NOT_JSON_FILE_ID: "HTTP 200 with a body that is not JSON",
     FAILING_TASK_FILE_ID: "success, then DescribeMediaTask reports the task failed (FAIL / FAILED)",
+    NEVER_FINISHING_FILE_ID: "success, then DescribeMediaTask reports PROCESSING for ever (the task ends stuck)",
 }

@@ -1,7 +1,8 @@
 """The thumbnail tasks the simulator accepted, and what DescribeMediaTask says of them as time passes.
 
 A task is WAITING for its first second, PROCESSING until its third, then finished (Tencent FINISH,
-Huawei SUCCEEDED; FAIL / FAILED for a task scripted to fail).
+Huawei SUCCEEDED; FAIL / FAILED for a task scripted to fail). A task for the never-finishing FileId
+stays PROCESSING.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from .params import ThumbnailSpec
 from .protocol import TENCENT, TIME_OFFSET
+from .scripted import NEVER_FINISHING_FILE_ID
 
 WAITING_SECONDS = 1.0  # a task is WAITING before this age ...
 FINISH_SECONDS = 3.0  # ... PROCESSING before this one, then finished
@@ -44,7 +46,8 @@ class SimTask:
         age = now - self.created_at
         if age < WAITING_SECONDS:
             return "waiting"
-        return "processing" if age < FINISH_SECONDS else "done"
+        never = self.file_id == NEVER_FINISHING_FILE_ID
+        return "processing" if never or age < FINISH_SECONDS else "done"
 
     def image_ready(self, index: int, now: float) -> bool:
         return not self.fails and 1 <= index <= self.thumbnail_count and self.stage(now) == "done"

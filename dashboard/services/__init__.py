@@ -3,8 +3,9 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
-from .ask_stub import ResultAskRefused, result_ask  # TEMPORARY: the worker helper's result_ask replaces it
+from .batches import batch_send_turn
 from .callbacks import CallbackAnswer, callback_receive, callback_refuse
+from .results import ResultAskRefused, Shot, result_ask, result_poll, result_record
 from .tasks import (
     ABANDONED,
     RetryNeedsConfirmation,
@@ -15,6 +16,7 @@ from .tasks import (
     task_retry,
     task_submit,
 )
+from .worker import worker_tick, worker_tick_ensure
 
 __all__ = [
     "ABANDONED",
@@ -22,12 +24,18 @@ __all__ = [
     "ResultAskRefused",
     "RetryNeedsConfirmation",
     "RetryRefused",
+    "Shot",
     "Submission",
     "attempts_expire_stale",
+    "batch_send_turn",
     "callback_receive",
     "callback_refuse",
     "result_ask",
+    "result_poll",
+    "result_record",
     "stale_after",
     "task_retry",
     "task_submit",
+    "worker_tick",
+    "worker_tick_ensure",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,12 @@ from .tasks import claim_attempt, send_claimed
 log = logging.getLogger("dashboard.services")
 
 MAX_ITEMS = 20_000
+# Turns queued for a new batch: two workers can share it, the shared limiter keeps their sum at ZEGO's pace.
+SENDERS = 2
+# A turn sends for at most this long, then queues the next turn: a long batch does not hold a worker for
+# ever, and what a killed worker leaves is taken by the next turn or the tick (batches_resume).
+TURN_SECONDS = 50
+RESUME_AFTER = timedelta(seconds=60)
 HEADER_NAMES = {"fileid", "file_id", "file id", "fileids", "file ids"}
 
 
@@ -140,6 +147,7 @@ def batch_create(
             [BatchItem(batch=batch, task=task, position=n) for n, task in enumerate(tasks, start=1)],
             batch_size=1000,
         )
+        _enqueue_senders(batch.pk, count=SENDERS)
         audit_record(
             action=AuditEntry.Action.BATCH_SUBMIT,
             actor=user,
@@ -212,6 +220,46 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
             BatchItem.objects.filter(pk=item.pk).update(attempt=attempt)
         send_claimed(client, task, attempt, prepared)
         return True
+
+
+def batch_send_turn(*, batch_id: int, seconds: float = TURN_SECONDS, client: ZegoClient | None = None) -> int:
+    """Send queued items one after another for up to ``seconds``; queue the next turn if any are left."""
+    client = client or default_client()
+    ends = time.monotonic() + seconds
+    sent = 0
+    while time.monotonic() < ends:
+        if not batch_send_next(batch_id=batch_id, client=client):
+            return sent
+        sent += 1
+    if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED).exists():
+        _enqueue_senders(batch_id, count=1)
+    return sent
+
+
+def batches_resume(*, now: datetime | None = None) -> int:
+    """For the worker's tick: a batch with items to send and nothing sent for a minute lost its turns (a
+    worker killed): queue a new one. Returns how many batches were resumed."""
+    now = now or timezone.now()
+    quiet_since = now - RESUME_AFTER
+    stalled = (
+        Batch.objects.filter(finished_at__isnull=True, cancelled_at__isnull=True, created_at__lt=quiet_since)
+        .filter(items__status=BatchItem.Status.QUEUED)
+        .exclude(items__sent_at__gte=quiet_since)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    resumed = 0
+    for batch_id in stalled:
+        _enqueue_senders(batch_id, count=1)
+        resumed += 1
+    return resumed
+
+
+def _enqueue_senders(batch_id: int, *, count: int) -> None:
+    from .. import tasks  # dashboard/tasks.py calls these services: imported when used
+
+    for _ in range(count):
+        tasks.send_batch.enqueue(batch_id)
 
 
 def _retry_when(batch: Batch, now: datetime) -> Q:
@@ -362,6 +410,7 @@ def bulk_retry_create(
         BatchItem.objects.bulk_create(
             [BatchItem(batch=batch, task_id=pk, position=n) for n, pk in enumerate(ids, start=1)], batch_size=1000
         )
+        _enqueue_senders(batch.pk, count=SENDERS)
         audit_record(
             action=AuditEntry.Action.BULK_RETRY,
             actor=user,

@@ -3,7 +3,15 @@ polled or asked for, or the snapshot callback), and the task's result and screen
 
 A task's result starts as *waiting* when ZEGO accepts it, with its first check a few seconds later
 (``next_check_at``); each later check comes after a longer pause, until a final status (*finished* or
-*failed*) or until the task is flagged *stuck*. Nothing here calls ZEGO: the caller passes the answer.
+*failed*) or until the task is flagged *stuck*. ``result_record`` stores an answer the caller passes;
+``result_poll`` (the worker, when a check is due) and ``result_ask`` (an operator, on demand) ask
+DescribeMediaTask through the client, within its rate limit, and record what it says.
+
+Whoever records an answer that is not final queues the task's next check (``poll_result`` in
+dashboard/tasks.py, run at ``next_check_at``), in the same transaction: a task has one chain of checks.
+``result_poll`` claims a due check with a conditional UPDATE before asking (Healthchecks' sendalerts), so
+two workers never ask about the same check; a claim lasts ``poll_lease()``, after which a check whose
+worker died is due again (the worker's tick picks it up: dashboard/services/worker.py).
 """
 
 from __future__ import annotations
@@ -15,12 +23,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from ..models import FINAL_RESULTS, Result, ResultCheck, Screenshot, Task
+from ..models import FINAL_RESULTS, AuditEntry, Result, ResultCheck, Screenshot, State, Task
+from ..zego.client import ZegoClient, default_client
 from ..zego.text import fit
-from ..zego.types import CallResult
+from ..zego.types import CallResult, MediaTaskStatus, Vendor
+from .audit import audit_record
 
 log = logging.getLogger("dashboard.services")
 
@@ -38,9 +49,20 @@ class Shot:
     offset_ms: int | None = None
 
 
+class ResultAskRefused(Exception):
+    """There is nothing to ask ZEGO about this task; the message says why, for the operator."""
+
+
 def stuck_after() -> timedelta:
     """How long after acceptance a task without a final status is flagged stuck (and no longer polled)."""
-    return timedelta(seconds=getattr(settings, "THUMBS_RESULT_STUCK_AFTER_SECONDS", 900))
+    return timedelta(seconds=settings.THUMBS_RESULT_STUCK_AFTER_SECONDS)
+
+
+def poll_lease() -> timedelta:
+    """How long a claimed check stays claimed: longer than the whole call may take (the client's connect
+    and read timeouts) plus a margin for waiting its turn under the rate limit. A worker killed mid-call
+    leaves its check due again once this has passed; nothing else undoes a claim."""
+    return timedelta(seconds=settings.ZEGO_CONNECT_TIMEOUT_SECONDS + settings.ZEGO_TIMEOUT_SECONDS + 60)
 
 
 def result_fields_on_acceptance(now: datetime) -> dict[str, object]:
@@ -80,7 +102,7 @@ def result_record(
     now = now or timezone.now()
     failure = call.failure if call else None
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        task = _locked_task(task.pk)
         check = ResultCheck.objects.create(
             task=task,
             source=source,
@@ -110,6 +132,8 @@ def result_record(
                 update["next_check_at"] = at
                 if at is None:
                     update["result"] = Result.STUCK
+                else:
+                    result_check_enqueue(task_id=task.pk, at=at)
         Task.objects.filter(pk=task.pk).update(**update)
     log.info(
         "task #%s result check (%s): status=%s screenshots+%s -> %s",
@@ -120,6 +144,121 @@ def result_record(
         update.get("result", task.result),
     )
     return check
+
+
+def result_poll(*, task_id: int, client: ZegoClient | None = None, now: datetime | None = None) -> ResultCheck | None:
+    """Ask DescribeMediaTask about a task whose check is due and record the answer (source poll).
+
+    None, without a call, when there is nothing to ask: the check is not due (or no longer: another
+    worker has just claimed it, or the task's result is final or stuck) or the task is gone.
+    """
+    claimed_at = now or timezone.now()
+    seen = _due_check(task_id, claimed_at)
+    if seen is None or not _claim_check(task_id, seen=seen, at=claimed_at):
+        return None
+    task = Task.objects.get(pk=task_id)
+    if not task.vendor_task_id:
+        # ZEGO said Code 0 without a TaskId: DescribeMediaTask has nothing to go by, now or later.
+        Task.objects.filter(pk=task_id).update(
+            next_check_at=None,
+            result=Result.STUCK,
+            result_message="ZEGO accepted this task without a task id: its result cannot be asked for.",
+        )
+        log.warning("task #%s: accepted without a vendor task id, not polled", task_id)
+        return None
+    return _ask(task, source=ResultCheck.Source.POLL, user=None, client=client, now=now)
+
+
+def result_ask(
+    *, task: Task, user: AbstractBaseUser, client: ZegoClient | None = None, now: datetime | None = None
+) -> ResultCheck:
+    """Ask DescribeMediaTask about ``task`` now, for an operator ("Ask ZEGO again"), and record the answer
+    with source ask and who asked. Any task ZEGO accepted may be asked, a stuck or final one too (a final
+    result is kept whatever the answer). The call goes through the client's rate limit like a poll.
+
+    Raises ResultAskRefused when ZEGO has not accepted the task (there is no task id to ask about).
+    """
+    task.refresh_from_db()
+    if task.state != State.SUCCEEDED or not task.vendor_task_id:
+        raise ResultAskRefused(
+            "ZEGO has not accepted this task, so the provider has no result to ask about. Retry it first."
+        )
+    audit_record(  # before the call, like a retry: the entry exists even if the process dies in it
+        action=AuditEntry.Action.RESULT_ASK,
+        actor=user,
+        task=task,
+        summary=f"Task #{task.pk}: asked ZEGO again for the provider's result "
+        f"({task.get_result_display().lower() or 'none yet'} until then).",
+    )
+    return _ask(task, source=ResultCheck.Source.ASK, user=user, client=client, now=now)
+
+
+def result_check_enqueue(*, task_id: int, at: datetime) -> None:
+    """Queue the worker's check of a task's result for ``at`` (dashboard/tasks.py ``poll_result``).
+
+    Inside the caller's transaction, so that the check is queued if and only if what scheduled it is
+    stored. Should the queue refuse, the answer is stored all the same and the worker's tick finds the
+    overdue check later (worker.ORPHANED_AFTER).
+    """
+    from .. import tasks  # dashboard/tasks.py calls these services: imported when it is used
+
+    try:
+        with transaction.atomic():
+            tasks.poll_result.using(run_after=at).enqueue(task_id)
+    except Exception as exc:  # any backend's failure: the tick is the fallback
+        log.warning("task #%s: its next result check could not be queued (%s); the tick will do it", task_id, exc)
+
+
+def shots_of(answer: MediaTaskStatus) -> list[Shot]:
+    """The screenshots a DescribeMediaTask answer names: Tencent's ThumbnailsUrl, Huawei's FileName."""
+    if answer.vendor is Vendor.TENCENT:
+        return [Shot(url=url) for url in answer.thumbnail_urls]
+    return [Shot(file_name=name) for name in answer.file_names]
+
+
+def _ask(
+    task: Task,
+    *,
+    source: ResultCheck.Source,
+    user: AbstractBaseUser | None,
+    client: ZegoClient | None,
+    now: datetime | None,
+) -> ResultCheck:
+    client = client or default_client()
+    answer = client.describe_media_task(task_id=task.vendor_task_id, vendor=Vendor(task.vendor))
+    return result_record(
+        task=task,
+        source=source,
+        status=answer.status,
+        message=answer.message,
+        shots=shots_of(answer),
+        call=answer.call,
+        user=user,
+        now=now,  # None: the time the answer came, not when the call started
+    )
+
+
+def _due_check(task_id: int, at: datetime) -> datetime | None:
+    """When the task's check was due, if it is due by ``at``."""
+    due = Task.objects.filter(pk=task_id, next_check_at__lte=at).values_list("next_check_at", flat=True)
+    return due.first()
+
+
+def _claim_check(task_id: int, *, seen: datetime, at: datetime) -> bool:
+    """Claim a due check for this worker for poll_lease(): of two workers that saw the same due check,
+    only one UPDATE still finds it as seen (Healthchecks' sendalerts). One statement: no lock is held."""
+    return bool(Task.objects.filter(pk=task_id, next_check_at=seen).update(next_check_at=at + poll_lease()))
+
+
+def _locked_task(pk: int) -> Task:
+    """The task, locked until the transaction ends: the row on PostgreSQL; on SQLite, which has no row
+    locks, the database's write lock, taken by a write before reading (a read then a write would fail at
+    once, "database is locked", if another process, such as a second worker, wrote in between)."""
+    rows = Task.objects.filter(pk=pk)
+    if connection.features.has_select_for_update:
+        return rows.select_for_update().get()
+    rows.update(result_checks=F("result_checks"))
+    return rows.get()
 
 
 def _add_screenshots(task: Task, shots: Iterable[Shot], *, source: str, now: datetime) -> int:

@@ -25,7 +25,7 @@ from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
 from .audit import audit_record
-from .results import result_fields_on_acceptance
+from .results import result_check_enqueue, result_fields_on_acceptance
 from .retries import auto_retry_plan
 
 log = logging.getLogger("dashboard.services")
@@ -273,7 +273,7 @@ def _write_outcome(
     # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
     accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
     next_retry_at, retry_note = auto_retry_plan(attempts=attempt.number, result=result, now=now)
-    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+    updated = Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
         **accepted,
         next_retry_at=next_retry_at,
         retry_note=retry_note,
@@ -284,3 +284,5 @@ def _write_outcome(
         latest_request_id=texts["request_id"],
         vendor_task_id=texts["vendor_task_id"],
     )
+    if accepted and updated:
+        result_check_enqueue(task_id=task.pk, at=accepted["next_check_at"])

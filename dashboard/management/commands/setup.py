@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--start",
             action="store_true",
-            help="Then replace this process with honcho running the Procfile (web, simulator, sweep).",
+            help="Then replace this process with honcho running the Procfile (web, simulator, worker).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         self._ensure_login()
 
         where = f"the ZEGO simulator on {HOST}:{sim_port}" if simulator else f"ZEGO at {settings.ZEGO_API_URL}"
-        processes = ["web", "simulator", "sweep"] if simulator else ["web", "sweep"]
+        processes = ["web", "simulator", "worker"] if simulator else ["web", "worker"]
         self.stdout.write(f"setup: thumbs will be at http://{HOST}:{web_port}/, calling {where}.")
         if not options["start"]:
             self.stdout.write("setup: start it with make run.")
