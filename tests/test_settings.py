@@ -52,6 +52,7 @@ def setting(name: str, **env: str) -> str:
         ({"ZEGO_API_URL": "https://rtc-api.zego.im:99999/"}, "ZEGO_API_URL", "port"),
         ({"ZEGO_SERVER_SECRET": "short"}, "ZEGO_SERVER_SECRET", "32 hexadecimal"),
         ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
+        ({"ZEGO_PACING_MAX_WAIT_SECONDS": "60"}, "ZEGO_PACING_MAX_WAIT_SECONDS", "at most 30"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL", "expected a URL"),
         ({"ZEGO_API_URL": "http://[::1/"}, "ZEGO_API_URL", "http(s) URL"),
