@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -62,15 +63,31 @@ def setup_django(database_url: str) -> None:
 
 
 # --- a sending process ---------------------------------------------------------------------------------
-def child(role: str, threads: int, calls: int, max_wait: float | None, pacer: str) -> None:
+def child(role: str, threads: int, calls: int, max_wait: float | None, pacer: str, margin: float | None) -> None:
     """Send ``calls`` calls from each of ``threads`` threads, starting at the time read from stdin."""
     setup_django(os.environ["DATABASE_URL"])
+    from dashboard.pacing import DatabasePacer
     from dashboard.zego import pacing
     from dashboard.zego.client import default_client
     from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
 
-    if pacer == "process":
-        pacing.install_shared(pacing.ProcessPacer())  # as before the shared limiter: each process on its own
+    margin = pacing.MARGIN if margin is None else margin
+    # "process": as before the shared limiter, each process on its own.
+    inner = pacing.ProcessPacer(margin=margin) if pacer == "process" else DatabasePacer(margin=margin)
+    turn = threading.local()
+
+    class Recorded:
+        """The pacer, noting when each call's turn came: the send time on this side of the socket."""
+
+        def acquire(self, *args, **kwargs) -> float:
+            waited = inner.acquire(*args, **kwargs)
+            turn.at = time.time()
+            return waited
+
+        def penalize(self, *args) -> None:
+            inner.penalize(*args)
+
+    pacing.install_shared(Recorded())
 
     request = ThumbnailRequest(Vendor.HUAWEI, Mode.INTERVAL, "/record/bench/pacing.mp4", interval=5)
     clients = [default_client(max_wait=max_wait) for _ in range(threads)]
@@ -78,17 +95,21 @@ def child(role: str, threads: int, calls: int, max_wait: float | None, pacer: st
     go_at = float(sys.stdin.readline())
     outcomes: Counter[str] = Counter()
     latencies: list[int] = []
+    sent: list[tuple[str, float]] = []  # (the simulator's task id, the send time)
     finished: list[float] = []
     lock = threading.Lock()
 
     def send(client) -> None:
         time.sleep(max(0.0, go_at - time.time()))
         for _ in range(calls):
+            turn.at = None  # stays None for a call that got no turn
             result = client.media_thumbnails(request)
             key = f"code {result.code}" if result.code is not None else result.failure.kind.value
             with lock:
                 outcomes[key] += 1
                 latencies.append(result.latency_ms)
+                if turn.at is not None:
+                    sent.append((result.vendor_task_id, turn.at))
         with lock:
             finished.append(time.time())
 
@@ -97,7 +118,8 @@ def child(role: str, threads: int, calls: int, max_wait: float | None, pacer: st
         w.start()
     for w in workers:
         w.join()
-    print(json.dumps({"role": role, "outcomes": outcomes, "latencies_ms": latencies, "finished": max(finished)}))
+    report = {"role": role, "outcomes": outcomes, "latencies_ms": latencies, "sent": sent, "finished": max(finished)}
+    print(json.dumps(report))
 
 
 # --- the run -------------------------------------------------------------------------------------------
@@ -106,6 +128,8 @@ def spawn(
 ) -> subprocess.Popen:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", role, "--threads", str(threads)]
     command += ["--calls", str(args.calls), "--pacer", args.pacer]
+    if args.margin is not None:
+        command += ["--margin", str(args.margin)]
     if max_wait is not None:
         command += ["--max-wait", str(max_wait)]
     return subprocess.Popen(
@@ -116,6 +140,7 @@ def spawn(
 def one_run(args: argparse.Namespace, number: int) -> dict:
     from django.conf import settings
 
+    from dashboard.zego.pacing import MARGIN
     from zego_simulator import ZegoSimulator
 
     sim = ZegoSimulator(settings.SIMULATOR_APP_ID, settings.SIMULATOR_SERVER_SECRET, quiet=True).start()
@@ -156,6 +181,14 @@ def one_run(args: argparse.Namespace, number: int) -> dict:
     tightest = min((arrivals[i + LIMIT] - arrivals[i] for i in range(len(arrivals) - LIMIT)), default=None)
     busiest = max((sum(1 for t in arrivals[i:] if t - start < 1.0) for i, start in enumerate(arrivals)), default=0)
     latencies = sorted(x for r in reports for x in r["latencies_ms"])
+    # Lateness has two sides: the senders' (their sends, as the pacer spaced them) and the way (from the
+    # send to the simulator's arrival stamp: the socket, and the simulator waiting for a CPU).
+    sends = sorted(at for r in reports for _, at in r["sent"])
+    tightest_sends = min((sends[i + LIMIT] - sends[i] for i in range(len(sends) - LIMIT)), default=None)
+    arrived = {t.task_id: t.created_at for t in sim.tasks}
+    lags = sorted(arrived[task] - at for r in reports for task, at in r["sent"] if task in arrived)
+    # A gap of one and a half turns or more is most often a turn left empty by a caller that woke too late.
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     run = {
         "run": number,
         "processes": [{"role": r["role"], "calls": sum(r["outcomes"].values())} for r in reports],
@@ -170,6 +203,13 @@ def one_run(args: argparse.Namespace, number: int) -> dict:
         "share_of_limit": round(rate / LIMIT, 4),
         "busiest_second": busiest,
         "tightest_21_arrivals_s": None if tightest is None else round(tightest, 4),
+        "tightest_21_sends_s": None if tightest_sends is None else round(tightest_sends, 4),
+        "way_ms": {
+            "median": round(statistics.median(lags) * 1000, 1) if lags else None,
+            "p99": round(lags[int(len(lags) * 0.99)] * 1000, 1) if lags else None,
+            "max": round(lags[-1] * 1000, 1) if lags else None,
+        },
+        "gaps_over_1_5_turns": sum(1 for g in gaps if g > 1.5 / (LIMIT * (1 - MARGIN))),
         "latency_ms_median": statistics.median(latencies) if latencies else None,
         "latency_ms_max": latencies[-1] if latencies else None,
     }
@@ -177,7 +217,8 @@ def one_run(args: argparse.Namespace, number: int) -> dict:
         f"run {number}: {run['calls']} calls from {len(processes)} processes in {run['seconds']:.2f} s: "
         f"{run['calls_per_s']:.2f} calls/s ({run['share_of_limit']:.1%} of {LIMIT}), Code 6: {run['code_6']}, "
         f"not sent: {run['not_sent']}, busiest second: {busiest}, "
-        f"tightest 21 arrivals: {run['tightest_21_arrivals_s']} s",
+        f"tightest 21 sends / arrivals: {run['tightest_21_sends_s']} / {run['tightest_21_arrivals_s']} s, "
+        f"send to arrival: median {run['way_ms']['median']} ms, max {run['way_ms']['max']} ms",
         flush=True,
     )
     return run
@@ -227,6 +268,7 @@ def main() -> None:
         default="database",
         help="database: the shared limiter (default); process: each process its own, as before",
     )
+    parser.add_argument("--margin", type=float, help="share of the limit given up (default: the pacer's, 0.04)")
     parser.add_argument("--database-url", help="default: $DATABASE_URL, else a fresh SQLite file in a temp dir")
     parser.add_argument("--output", type=Path, help="write the results as JSON")
     parser.add_argument("--child", choices=["web", "worker"], help=argparse.SUPPRESS)
@@ -234,7 +276,7 @@ def main() -> None:
     parser.add_argument("--max-wait", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.threads, args.calls, args.max_wait, args.pacer)
+        child(args.child, args.threads, args.calls, args.max_wait, args.pacer, args.margin)
         return
 
     with tempfile.TemporaryDirectory(prefix="thumbs-pacing-") as tmp:
@@ -257,6 +299,7 @@ def main() -> None:
             "worker_threads": args.worker_threads,
             "calls_per_thread": args.calls,
             "pacer": args.pacer,
+            "margin": args.margin,
             "limit_per_s": LIMIT,
         },
         "runs": runs,

@@ -387,7 +387,14 @@ def _bench(tmp_path: Path, *args: str) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_processes_sending_at_once_get_no_code_6_and_share_the_limit(tmp_path):
     # A web-like process with two threads and two workers: 48 calls at once, all MediaThumbnails.
-    run = _bench(tmp_path, "--web-threads", "2", "--workers", "2", "--worker-threads", "1", "--calls", "12")
+    # What this proves is the sharing (the control below goes over with the same harness). The margin is
+    # wider than the default 4 % because the suite shares two cores with other work: there the simulator,
+    # starved of CPU, stamps some arrivals 100 to 150 ms late (measured), more than any spacing at 95 % of
+    # the limit can absorb (52 ms). The default margin against lateness: the unit tests above, and
+    # bench/README.md for the rate it achieves.
+    run = _bench(
+        tmp_path, "--margin", "0.25", "--web-threads", "2", "--workers", "2", "--worker-threads", "1", "--calls", "12"
+    )
     assert [p["role"] for p in run["processes"]] == ["web", "worker", "worker"]
     assert run["calls"] == 48 and run["accepted"] == 48
     assert run["code_6"] == 0 and run["not_sent"] == 0
