@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Attempt, Task
+from .models import Attempt, AuditEntry, Task
 
 
 class ReadOnlyMixin:
@@ -38,3 +38,13 @@ class TaskAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["created_by"]
     inlines = [AttemptInline]
     actions = None  # no "Delete selected"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The audit trail, read-only like the history (the console's /audit/ page shows the same)."""
+
+    list_display = ["at", "actor_name", "action", "summary", "task", "remote_addr"]
+    list_filter = ["action"]
+    search_fields = ["=actor_name", "summary"]
+    actions = None

@@ -6,6 +6,8 @@ class DashboardConfig(AppConfig):
     verbose_name = "Thumbnail tasks"
 
     def ready(self) -> None:
+        # Imported for their side effects: the system checks register, the audit trail's receivers connect.
+        from . import checks, signals  # noqa: F401
         from .pacing import DatabasePacer
         from .zego import pacing
 

@@ -56,14 +56,15 @@ class RequestIdFilter(logging.Filter):
 
 
 class ScrubbingFormatter(logging.Formatter):
-    """Formats the whole record, traceback included, then masks the ServerSecret and any Signature=...:
+    """Formats the whole record, traceback included, then masks the ZEGO secrets and any Signature=...:
     the last guard for an exception message that carries ZEGO's URL."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = _SIGNATURE.sub(r"\1[redacted]", super().format(record))
-        secret = getattr(settings, "ZEGO_SERVER_SECRET", "")
-        if secret:
-            text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
+        for name in ("ZEGO_SERVER_SECRET", "ZEGO_CALLBACK_SECRET"):
+            secret = getattr(settings, name, "")
+            if secret:
+                text = re.sub(re.escape(secret), "[redacted]", text, flags=re.IGNORECASE)
         return text
 
 

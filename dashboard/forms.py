@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from .models import State, Task
+from .models import AuditEntry, State, Task
 from .zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
@@ -31,6 +31,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # U+202E and U+200B can make one File ID look like another in the history.
 _HIDDEN_CATEGORIES = {"Cf", "Cs", "Co", "Zl", "Zp"}
 LAST_DATE = date.max.replace(day=30)  # the history adds a day to "To"
+
+
+def _date_up_to_last(value: date | None) -> date | None:
+    if value and value > LAST_DATE:
+        raise forms.ValidationError(f"Pick a date up to {LAST_DATE:%Y-%m-%d}.")
+    return value
 
 
 def _hidden_character(text: str) -> str | None:
@@ -266,17 +272,11 @@ class HistorySearchForm(forms.Form):
     def clean_submitter(self) -> str:
         return self.cleaned_data["submitter"].strip()
 
-    def _clean_date(self, name: str) -> date | None:
-        value = self.cleaned_data[name]
-        if value and value > LAST_DATE:
-            raise forms.ValidationError(f"Pick a date up to {LAST_DATE:%Y-%m-%d}.")
-        return value
-
     def clean_since(self) -> date | None:
-        return self._clean_date("since")
+        return _date_up_to_last(self.cleaned_data["since"])
 
     def clean_until(self) -> date | None:
-        return self._clean_date("until")
+        return _date_up_to_last(self.cleaned_data["until"])
 
     def clean(self) -> dict:
         data = super().clean()
@@ -284,3 +284,28 @@ class HistorySearchForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "“To” is before “From”.")
         return data
+
+
+class AuditSearchForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
+    who = forms.CharField(label="Who", required=False, max_length=150)
+    task = forms.IntegerField(label="Task", required=False, min_value=1, max_value=2**63 - 1)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_who(self) -> str:
+        who = self.cleaned_data["who"].strip()
+        if _CONTROL.search(who):
+            raise forms.ValidationError("The name contains a control character.")
+        return who
+
+    def clean_since(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["since"])
+
+    def clean_until(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["until"])

@@ -7,6 +7,7 @@ Neither the ServerSecret nor a Signature is ever stored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .zego.callbacks import Refusal
 from .zego.codes import CodeInfo, RetryClass, lookup
 from .zego.types import (
     MEDIA_THUMBNAILS,
@@ -41,6 +43,16 @@ class State(models.TextChoices):
 
 
 RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
+
+
+def _shown_state(state: str, since: datetime) -> State:
+    """A "sending" row older than services.stale_after() is shown unknown before the sweep marks it so
+    (thumbnails sweep, the Procfile's sweep line): pages read, they do not write."""
+    from .services import stale_after  # services builds on these models
+
+    if state == State.SENDING and since < timezone.now() - stale_after():
+        return State.UNKNOWN
+    return State(state)
 
 
 class Result(models.TextChoices):
@@ -152,8 +164,13 @@ class Task(models.Model):
         return None if self.latest_code is None else lookup(MEDIA_THUMBNAILS, self.latest_code)
 
     @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.state_changed_at)
+
+    @property
     def can_retry(self) -> bool:
-        return self.state in RETRYABLE_STATES
+        # task_retry accepts a stale "sending" task too: offer it wherever the page shows one as unknown.
+        return self.display_state in RETRYABLE_STATES
 
     @property
     def retry_needs_confirmation(self) -> bool:
@@ -207,6 +224,10 @@ class Attempt(models.Model):
     def code_info(self) -> CodeInfo | None:
         return None if self.code is None else lookup(MEDIA_THUMBNAILS, self.code)
 
+    @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.started_at)
+
 
 class ResultCheck(models.Model):
     """One answer about a task's result: a DescribeMediaTask call (polled or asked for) or a callback."""
@@ -256,6 +277,104 @@ class Screenshot(models.Model):
 
     def __str__(self) -> str:
         return f"screenshot {self.position} of task #{self.task_id}"
+
+
+class RefusedCallback(models.Model):
+    """A snapshot callback that was not recorded on a task, for the operator's list (newest kept)."""
+
+    class Reason(models.TextChoices):
+        NO_SECRET = Refusal.NO_SECRET.value, "No callback secret set"
+        EMPTY = Refusal.EMPTY.value, "Empty body"
+        OVERSIZED = Refusal.OVERSIZED.value, "Body too large"
+        NOT_JSON = Refusal.NOT_JSON.value, "Body not JSON"
+        MISSING_FIELD = Refusal.MISSING_FIELD.value, "Field missing"
+        BAD_FIELD = Refusal.BAD_FIELD.value, "Field invalid"
+        BAD_PICTURE_LIST = Refusal.BAD_PICTURE_LIST.value, "Bad snapshot_pic_list"
+        BAD_SIGNATURE = Refusal.BAD_SIGNATURE.value, "Bad signature"
+        STALE = Refusal.STALE.value, "Timestamp too far off"
+        SIGNATURE_REUSED = Refusal.SIGNATURE_REUSED.value, "Signature reused"
+        UNKNOWN_TASK = Refusal.UNKNOWN_TASK.value, "Unknown task"
+
+    received_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    message = models.CharField(max_length=300, blank=True)  # what the sender was told
+    http_status = models.PositiveSmallIntegerField("answered")
+    remote_address = models.CharField(max_length=64, blank=True)
+    vendor = models.CharField(max_length=16, blank=True)  # as sent: tencent or hw
+    zego_task_id = models.CharField("ZEGO task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
+    body_excerpt = models.TextField(blank=True)  # masked: never the callback secret or a signature
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"refused callback #{self.pk}: {self.get_reason_display()}"
+
+    @property
+    def answered_ok(self) -> bool:
+        return 200 <= self.http_status < 300
+
+
+class CallbackReceipt(models.Model):
+    """A snapshot callback recorded on a task: what makes a second delivery of it change nothing.
+
+    Holds digests only: ``delivery`` names the signature (each is accepted once, since it does not cover the
+    body), ``content`` what the callback said (a re-signed retry of the same news is a duplicate too).
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    delivery = models.CharField(max_length=64, unique=True)
+    content = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "content"], name="callbackreceipt_task_content")]
+
+    def __str__(self) -> str:
+        return f"callback receipt for task #{self.task_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when: append-only. Nothing in the console or the admin changes or deletes an entry."""
+
+    class Action(models.TextChoices):
+        TASK_SUBMIT = "task_submit", "Submitted a task"
+        TASK_RESUBMIT = "task_resubmit", "Edited and resubmitted a task"
+        TASK_RETRY = "task_retry", "Retried a task"
+        RESULT_ASK = "result_ask", "Asked ZEGO again"
+        CALLBACK_REFUSED = "callback_refused", "Refused a callback"
+        SIGNIN_FAILED = "signin_failed", "Sign-in failed"
+        SIGNIN_LOCKED = "signin_locked", "Sign-in locked out"
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        ROLE_ADDED = "role_added", "Role added"
+        ROLE_REMOVED = "role_removed", "Role removed"
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The account that acted; its name is kept too (an unknown name for a failed sign-in, "system" for the
+    # worker), so the entry reads the same whatever happens to the account later.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action"),
+            models.Index(fields=["actor_name", "-id"], name="audit_actor"),
+            models.Index(fields=["task", "-id"], name="audit_task"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"
 
 
 class PacingSlot(models.Model):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib
 import time
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
+from dashboard import services
+from dashboard.models import Attempt, State, Task
 from dashboard.zego.pacing import process_pacer
 from zego_simulator import ZegoSimulator
 
@@ -98,3 +102,24 @@ def operator_client(client, operator):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
+
+
+@pytest.fixture
+def stale_sending_task(operator) -> Task:
+    """A task whose sender died mid-call: still "sending", past the time the client could still answer."""
+    long_ago = timezone.now() - services.stale_after() - timedelta(seconds=1)
+    task = Task.objects.create(
+        vendor="Tencent",
+        mode=Task.Mode.TIME_POINTS,
+        file_id="1397757897438985100",
+        definition=10,
+        time_points=["1"],
+        created_by=operator,
+        state=State.SENDING,
+        state_changed_at=long_ago,
+        attempt_count=1,
+    )
+    Attempt.objects.create(
+        task=task, number=1, reason="submit", created_by=operator, nonce="0" * 16, timestamp=1, started_at=long_ago
+    )
+    return task

@@ -19,6 +19,7 @@ PRODUCTION = {
     "DJANGO_DEBUG": "off",
     "DJANGO_SECRET_KEY": "x7#k2" * 12,
     "DJANGO_ALLOWED_HOSTS": "thumbs.example.com",
+    "ZEGO_CALLBACK_SECRET": "callback-secret-from-zego",
     **REAL,
 }
 
@@ -51,6 +52,8 @@ def setting(name: str, **env: str) -> str:
         ({"ZEGO_API_URL": "rtc-api.zego.im"}, "ZEGO_API_URL", "http(s) URL"),
         ({"ZEGO_API_URL": "https://rtc-api.zego.im:99999/"}, "ZEGO_API_URL", "port"),
         ({"ZEGO_SERVER_SECRET": "short"}, "ZEGO_SERVER_SECRET", "32 hexadecimal"),
+        ({"ZEGO_CALLBACK_SECRET": "two words"}, "ZEGO_CALLBACK_SECRET", "printable ASCII"),
+        ({"ZEGO_CALLBACK_SECRET": "x" * 257}, "ZEGO_CALLBACK_SECRET", "at most 256"),
         ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
         ({"ZEGO_PACING_MAX_WAIT_SECONDS": "60"}, "ZEGO_PACING_MAX_WAIT_SECONDS", "at most 30"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
@@ -110,6 +113,20 @@ def test_it_runs_the_simulator_in_debug_without_credentials():
 def test_it_uses_real_zego_when_credentials_are_given():
     assert setting("ZEGO_SIMULATOR", **PRODUCTION) == "False"
     assert setting("ZEGO_API_URL", **PRODUCTION) == "https://rtc-api.zego.im/"
+
+
+def test_a_bad_callback_secret_is_not_echoed():
+    result = manage("check", **(PRODUCTION | {"ZEGO_CALLBACK_SECRET": "hunter2 ünïcode"}))
+    assert result.returncode != 0 and "ZEGO_CALLBACK_SECRET" in result.stderr and "hunter2" not in result.stderr
+
+
+def test_check_warns_that_callbacks_are_refused_without_a_callback_secret():
+    without = manage("check", **(PRODUCTION | {"ZEGO_CALLBACK_SECRET": ""}))
+    assert without.returncode == 0
+    assert "ZEGO_CALLBACK_SECRET is not set: POST /zego/callback refuses every snapshot callback" in without.stderr
+    assert "ZEGO_CALLBACK_SECRET" not in manage("check", **PRODUCTION).stderr
+    # Simulator mode has a default, shared with the simulator.
+    assert setting("ZEGO_CALLBACK_SECRET", DJANGO_DEBUG="on") == setting("SIMULATOR_CALLBACK_SECRET", DJANGO_DEBUG="on")
 
 
 def test_check_deploy_is_clean_with_production_settings():

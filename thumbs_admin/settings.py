@@ -159,6 +159,21 @@ ZEGO_RATE_LIMIT_PER_SECOND = _int(
 # client's timeouts).
 ZEGO_PACING_MAX_WAIT_SECONDS = _seconds("ZEGO_PACING_MAX_WAIT_SECONDS", 5.0, hi=30)
 
+# --- ZEGO snapshot callback (POST /zego/callback) ----------------------------------------------------
+# ZEGO signs each callback with a CallbackSecret of its own (issued with the callback URL by ZEGO support).
+# Without one every callback is refused, and `manage.py check` warns (dashboard/checks.py). Simulator
+# mode has a default, shared with `manage.py zego_simulator`, like the ServerSecret.
+SIMULATOR_CALLBACK_SECRET = "sim-callback-5e1f0a7e"  # noqa: S105 -- the simulator's own, public
+ZEGO_CALLBACK_SECRET = env.str("ZEGO_CALLBACK_SECRET", default="").strip()
+if ZEGO_CALLBACK_SECRET and (len(ZEGO_CALLBACK_SECRET) > 256 or any(not "!" <= c <= "~" for c in ZEGO_CALLBACK_SECRET)):
+    # Not echoed: it is a secret.
+    raise ImproperlyConfigured(
+        "ZEGO_CALLBACK_SECRET: expected the CallbackSecret from ZEGO, printable ASCII without spaces, "
+        "at most 256 characters."
+    )
+if ZEGO_SIMULATOR and not ZEGO_CALLBACK_SECRET:
+    ZEGO_CALLBACK_SECRET = SIMULATOR_CALLBACK_SECRET
+
 # --- Django -----------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -299,6 +314,11 @@ LOGIN_LOCKOUT_MINUTES = _int(
 CLIENT_IP_FROM_X_FORWARDED_FOR = not DEBUG and _bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE = ["dashboard.errors.RequestIdMiddleware", *MIDDLEWARE, "axes.middleware.AxesMiddleware"]
+# The audit trail names the signed-in user and the address for entries written by signal receivers.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "dashboard.services.audit.AuditRequestMiddleware",
+)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked sign-in before any password hash
     "django.contrib.auth.backends.ModelBackend",

@@ -8,11 +8,13 @@ a development tool: the console's production code never imports it (``manage.py 
 Public API::
 
     sim = ZegoSimulator(app_id, server_secret, host="127.0.0.1", port=0, rate_limit=20,
-                        slow_seconds=15, clock=time.time, quiet=False)
+                        slow_seconds=15, clock=time.time, quiet=False,
+                        callback_url=None, callback_secret=None, callback_retry_delays=(2, 4, 8, 16, 32))
     sim.start()          # serve in a background thread; returns sim
     sim.url              # "http://127.0.0.1:54321/" (the port actually bound; port=0 picks a free one)
     sim.port, sim.host
     sim.tasks            # the thumbnail tasks created so far (SimTask, oldest first)
+    sim.callbacks        # with callback_url: the CallbackSender (.deliveries: every POST and its status; .pending)
     sim.reset_scripts()  # the scripted FileIds start over (99901000 fails its next call again)
     sim.stop()           # stop serving and close the socket; safe to call twice
     sim.serve_forever()  # serve in the calling thread instead of start(), until stop() or an exception
@@ -27,13 +29,15 @@ Endpoints:
   ``{"Code", "Message", "RequestId", "Data"}`` with HTTP 200, as ZEGO documents.
 - ``GET /thumbs/<TaskId>/<n>.png``: the Tencent thumbnails listed in ``ThumbnailsUrl``.
 - ``GET /obs/snapshots/<task_id>/<n>.png``: the Huawei thumbnails whose storage paths are in ``FileName``.
+- With ``callback_url``: ``POST callback_url`` of ZEGO's snapshot callback once a task has finished
+  (URL-encoded JSON signed with ``callback_secret``), retried after 2, 4, 8, 16 and 32 s unless 2xx.
 - An image path with no image (unknown, or its task not finished): 404 plain text. Any other path:
   404 JSON. Any other method: 405 JSON. A bug in a handler: 500 JSON (Code 100000015), logged.
 
 The modules, one concern each: ``server`` (the socket, start and stop), ``app`` (routing, the Actions),
 ``gateway`` (AppId, signature, replay and rate checks), ``params`` (each Action's parameters),
-``tasks`` (task status over time), ``images`` (the PNG frames), ``scripted`` (the FileIds that fail on
-purpose), ``protocol`` (the query and the JSON envelope).
+``tasks`` (task status over time), ``callbacks`` (the snapshot callback it sends), ``images`` (the PNG
+frames), ``scripted`` (the FileIds that fail on purpose), ``protocol`` (the query and the JSON envelope).
 
 Each request is logged at INFO on the ``zego_simulator`` logger, the Signature value and the
 ServerSecret redacted; ``quiet=True`` turns that off.

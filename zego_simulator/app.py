@@ -37,8 +37,10 @@ class SimulatorApp:
         rate_limit: int = 20,
         slow_seconds: float = 15,
         clock: Callable[[], float] = time.time,
+        on_task: Callable[[SimTask], None] | None = None,
     ) -> None:
         self.base_url = base_url
+        self.on_task = on_task  # told of every task accepted (the callback sender)
         self.slow_seconds = slow_seconds
         self.gateway = Gateway(app_id, server_secret, rate_limit=rate_limit, clock=clock)
         self._clock = clock
@@ -94,6 +96,8 @@ class SimulatorApp:
         task, data = new_task(spec, self._clock(), fails=spec.file_id == scripted.FAILING_TASK_FILE_ID)
         with self._lock:
             self._tasks[(task.vendor, task.task_id)] = task
+        if self.on_task is not None:
+            self.on_task(task)
         return api_reply(0, "success", data)
 
     def _scripted(self, spec: ThumbnailSpec) -> Reply | None:

@@ -8,12 +8,13 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
 
 from .app import SimulatorApp
+from .callbacks import RETRY_DELAYS, CallbackSender
 from .protocol import Reply, api_reply, json_reply
 from .tasks import SimTask
 
@@ -88,6 +89,8 @@ class ZegoSimulator:
     The socket is bound by the constructor, so an address already in use raises ``OSError`` there.
     ``clock`` (a callable returning Unix seconds) drives the Timestamp skew check, signature-replay
     expiry, the rate-limit window and task progress, so tests can move time instead of waiting.
+    With ``callback_url`` (and ``callback_secret``), each finished task's snapshot callback is POSTed
+    there (``callbacks.CallbackSender``, retried after ``callback_retry_delays``).
     """
 
     def __init__(
@@ -100,6 +103,9 @@ class ZegoSimulator:
         slow_seconds: float = 15,
         clock: Callable[[], float] = time.time,
         quiet: bool = False,
+        callback_url: str | None = None,
+        callback_secret: str | None = None,
+        callback_retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         if not 0 <= app_id <= 2**32 - 1:
             raise ValueError("app_id must be a uint32")
@@ -117,8 +123,24 @@ class ZegoSimulator:
         self._closed = False
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
+        self.callbacks: CallbackSender | None = None
+        if callback_url:
+            self.callbacks = CallbackSender(
+                callback_url,
+                callback_secret or "",
+                app_id=app_id,
+                base_url=self.url,
+                clock=clock,
+                retry_delays=callback_retry_delays,
+            )
         self.app = SimulatorApp(
-            app_id, server_secret, base_url=self.url, rate_limit=rate_limit, slow_seconds=slow_seconds, clock=clock
+            app_id,
+            server_secret,
+            base_url=self.url,
+            rate_limit=rate_limit,
+            slow_seconds=slow_seconds,
+            clock=clock,
+            on_task=self.callbacks.add if self.callbacks else None,
         )
 
     def __repr__(self) -> str:
@@ -176,6 +198,8 @@ class ZegoSimulator:
                 return
             self._closed = True
         self.app.close()
+        if self.callbacks is not None:
+            self.callbacks.stop()
         if self._serving:
             # shutdown() waits for the serving loop's next poll; a throwaway connection wakes it at once.
             stopper = threading.Thread(target=self._server.shutdown, daemon=True)

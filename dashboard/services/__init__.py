@@ -3,6 +3,7 @@
 The names below are the public surface that views, commands and the worker call.
 """
 
+from .callbacks import CallbackAnswer, callback_receive, callback_refuse
 from .tasks import (
     ABANDONED,
     RetryNeedsConfirmation,
@@ -16,10 +17,13 @@ from .tasks import (
 
 __all__ = [
     "ABANDONED",
+    "CallbackAnswer",
     "RetryNeedsConfirmation",
     "RetryRefused",
     "Submission",
     "attempts_expire_stale",
+    "callback_receive",
+    "callback_refuse",
     "stale_after",
     "task_retry",
     "task_submit",

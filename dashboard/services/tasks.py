@@ -19,10 +19,11 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..models import RETRYABLE_STATES, Attempt, State, Task
+from ..models import RETRYABLE_STATES, Attempt, AuditEntry, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
+from .audit import audit_record
 from .results import result_fields_on_acceptance
 
 log = logging.getLogger("dashboard.services")
@@ -78,6 +79,14 @@ def task_submit(
                 attempt_count=1,
             )
             attempt = _new_attempt(task, number=1, reason=Attempt.Reason.SUBMIT, user=user, prepared=prepared)
+            audit_record(
+                action=AuditEntry.Action.TASK_RESUBMIT if resubmitted_from else AuditEntry.Action.TASK_SUBMIT,
+                actor=user,
+                task=task,
+                summary=f"Task #{task.pk}: {task.vendor} {task.get_mode_display().lower()}, File ID {task.file_id}"
+                + (f" (edited from task #{resubmitted_from.pk})" if resubmitted_from else "")
+                + ".",
+            )
     except IntegrityError:
         if submission_token is None:
             raise
@@ -109,6 +118,15 @@ def task_retry(
             raise RetryRefused("Another retry of this task has just started; its outcome will show here.")
         number = task.attempt_count + 1
         attempt = _new_attempt(task, number=number, reason=Attempt.Reason.RETRY, user=user, prepared=prepared)
+        audit_record(
+            action=AuditEntry.Action.TASK_RETRY,
+            actor=user,
+            task=task,
+            summary=f"Task #{task.pk}: attempt {number}"
+            + (f", confirmed despite permanent Code {task.latest_code}" if task.retry_needs_confirmation else "")
+            + ".",
+            details={"attempt": number, "confirmed": confirmed},
+        )
     _send_and_record(client, task, attempt, prepared)
     attempt.refresh_from_db()
     task.refresh_from_db()

@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .. import services
 from ..forms import FORMS, HistorySearchForm
 from ..models import Task
 from ..selectors import task_history
@@ -33,7 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @can_read
 def history(request: HttpRequest) -> HttpResponse:
-    services.attempts_expire_stale()
     form = HistorySearchForm(request.GET or None)
     page = None
     if not form.is_bound or form.is_valid():

@@ -55,7 +55,6 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
 @require_safe
 @can_read
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    services.attempts_expire_stale()
     task = get_object_or_404(Task.objects.select_related("created_by", "resubmitted_from"), pk=pk)
     return _render_detail(request, task, fragment=bool(request.htmx))
 

@@ -1,18 +1,54 @@
 """Submit or retry screenshot tasks from the command line, through the same forms and services as the
-console (so the same validation and the same history)."""
+console (so the same validation and the same history); sweep attempts left "sending" by a dead process."""
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
+import time
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, close_old_connections
 
 from dashboard import services
 from dashboard.forms import FORMS
 from dashboard.models import State, Task
 
 
+class _Interrupted(Exception):
+    pass
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGINT. A signal cuts a sleep short, but never a sweep: the sweep's updates finish."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._sleeping = False
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.requested = True
+        if self._sleeping:
+            raise _Interrupted
+
+    def sleep(self, seconds: float) -> None:
+        try:
+            self._sleeping = True
+            if not self.requested:
+                time.sleep(seconds)
+        except _Interrupted:
+            pass
+        finally:
+            self._sleeping = False
+
+
 class Command(BaseCommand):
-    help = "Submit a MediaThumbnails task, or retry one, recording it in the history like the console does."
+    help = (
+        "Submit a MediaThumbnails task, or retry one, recording it in the history like the console does; "
+        "or sweep: mark attempts left sending past the client's timeout as unknown."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
@@ -28,8 +64,22 @@ class Command(BaseCommand):
         retry.add_argument("task_id", type=int)
         retry.add_argument("--user", required=True, help="Username recorded as the one retrying.")
         retry.add_argument("--yes", action="store_true", help="Retry even when the last code is permanent.")
+        sweep = sub.add_parser(
+            "sweep",
+            help="Mark attempts left sending by a stopped process as unknown.",
+            called_from_command_line=True,
+        )
+        sweep.add_argument(
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help="Sweep again every SECONDS until SIGTERM or Ctrl-C (the Procfile's sweep line); default: once.",
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["action"] == "sweep":
+            self._sweep(options["every"])
+            return
         user = self._operator(
             options["user"], "dashboard.submit_task" if options["action"] == "submit" else "dashboard.retry_task"
         )
@@ -78,6 +128,33 @@ class Command(BaseCommand):
             ) from None
         task.refresh_from_db()
         self._report(task)
+
+    def _sweep(self, every: float | None) -> None:
+        if every is None:
+            count = services.attempts_expire_stale()
+            self.stdout.write(f"Marked {count} stale attempt(s) unknown.")
+            return
+        if not math.isfinite(every) or not 0.1 <= every <= 86400:
+            raise CommandError(f"--every {every:g}: expected a number of seconds from 0.1 to 86400.")
+        stop = _StopFlag()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, stop.on_signal)
+        self.stdout.write(f"Sweeping stale attempts every {every:g} s.")
+        self.stdout.flush()
+        while not stop.requested:
+            close_old_connections()  # a long-lived process: do not keep a connection the server dropped
+            try:
+                count = services.attempts_expire_stale()
+            except DatabaseError as exc:
+                # Transient (a locked SQLite file, a restarting server): the next round tries again.
+                self.stderr.write(f"Sweep failed, trying again in {every:g} s: {exc}")
+            else:
+                if count:
+                    self.stdout.write(f"Marked {count} stale attempt(s) unknown.")
+            self.stdout.flush()  # the Procfile runner shows each line as it comes
+            stop.sleep(every)
+        self.stdout.write("Sweep stopped.")
 
     def _report(self, task: Task) -> None:
         info = task.code_info
