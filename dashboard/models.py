@@ -491,3 +491,23 @@ class WorkerTick(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.name}, next due {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PacingSlot(models.Model):
+    """The shared rate limit toward ZEGO: one row per (AppID, API action), holding the next free send time.
+
+    Every process (web, workers, commands) claims its turn here through ``dashboard.pacing.DatabasePacer``,
+    so that all of them together stay under ZEGO's 20 calls/s. Times are Unix seconds on the database's
+    clock (PostgreSQL) or this machine's (SQLite).
+    """
+
+    app_id = models.BigIntegerField("AppID")
+    action = models.CharField(max_length=64)
+    next_free = models.FloatField(default=0.0)
+    slow_until = models.FloatField(default=0.0)  # after a Code 6: go slower until then
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app_id", "action"], name="pacingslot_app_action")]
+
+    def __str__(self) -> str:
+        return f"pacing of {self.action} for AppID {self.app_id}"

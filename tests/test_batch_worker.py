@@ -31,14 +31,15 @@ from dashboard.models import Attempt, BatchItem
 from dashboard.services import batches
 services.attempts_expire_stale(now=timezone.now() + timedelta(hours=1))  # an attempt killed in flight
 items = BatchItem.objects.filter(batch_id={batch}).select_related("task", "attempt")
+attempts = Attempt.objects.filter(task__batch_items__batch_id={batch})
 print(json.dumps({{
     "items": Counter(i.status for i in items),
     "states": Counter(i.task.state for i in items),
     "codes": Counter(str(i.task.latest_code) for i in items),
-    "first_reasons": Counter(a.reason for a in Attempt.objects.filter(task__batch_items__batch_id={batch}, number=1)),
-    "later_reasons": Counter(a.reason for a in Attempt.objects.filter(task__batch_items__batch_id={batch}, number__gt=1)),
+    "first_reasons": Counter(a.reason for a in attempts.filter(number=1)),
+    "later_reasons": Counter(a.reason for a in attempts.filter(number__gt=1)),
     "abandoned": [i.task.file_id for i in items if i.attempt and i.attempt.transport_error == "abandoned"],
-    "attempted": Counter(a.task.file_id for a in Attempt.objects.filter(task__batch_items__batch_id={batch})),
+    "attempted": Counter(a.task.file_id for a in attempts.select_related("task")),
 }}))
 """
 

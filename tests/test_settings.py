@@ -55,6 +55,7 @@ def setting(name: str, **env: str) -> str:
         ({"ZEGO_CALLBACK_SECRET": "two words"}, "ZEGO_CALLBACK_SECRET", "printable ASCII"),
         ({"ZEGO_CALLBACK_SECRET": "x" * 257}, "ZEGO_CALLBACK_SECRET", "at most 256"),
         ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
+        ({"ZEGO_PACING_MAX_WAIT_SECONDS": "60"}, "ZEGO_PACING_MAX_WAIT_SECONDS", "at most 30"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL", "expected a URL"),
         ({"ZEGO_API_URL": "http://[::1/"}, "ZEGO_API_URL", "http(s) URL"),

@@ -29,6 +29,7 @@ from django.core.management import CommandError, call_command
 
 from dashboard.zego import signing
 from dashboard.zego.client import ZegoClient
+from dashboard.zego.pacing import ProcessPacer
 from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
 from tests.conftest import FakeClock
 from zego_simulator import Reply, ZegoSimulator
@@ -76,7 +77,8 @@ def client_for(sim: ZegoSimulator, *, secret: str = SECRET, app_id: int = APP_ID
             timeout_seconds=timeout,
             connect_timeout_seconds=2,
             rate_limit_per_second=1000,
-        )
+        ),
+        pacer=ProcessPacer(),  # its own, in memory: these tests use no database
     )
 
 
@@ -902,7 +904,8 @@ def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -
                 server_secret=settings.SIMULATOR_SERVER_SECRET,
                 api_url=f"http://127.0.0.1:{port}/",
                 rate_limit_per_second=1000,
-            )
+            ),
+            pacer=ProcessPacer(),
         )
         result = zego.media_thumbnails(tencent_points())
         process.send_signal(stop_signal)

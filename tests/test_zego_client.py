@@ -1,13 +1,12 @@
 """The ZEGO server-API client (dashboard/zego/client.py), mocked at the HTTP boundary with ``responses``.
 
-Every test builds its own ``ZegoClient``; the process-wide rate limiter registry is swapped for an empty
-one per test so tests neither wait for nor disturb each other.
+Every test builds its own ``ZegoClient`` with a pacer of its own, in memory, so tests neither wait for nor
+disturb each other; pacing itself is tested in test_pacing.py.
 """
 
 import hashlib
 import json
 import logging
-import random
 import socket
 import threading
 import time
@@ -22,7 +21,7 @@ from responses import matchers
 from dashboard.zego import signing
 from dashboard.zego.client import BODY_LIMIT, ZegoClient
 from dashboard.zego.codes import RetryClass
-from dashboard.zego.pacing import ProcessPacer, RateLimiter
+from dashboard.zego.pacing import ProcessPacer
 from dashboard.zego.types import (
     CallResult,
     FailureKind,
@@ -427,6 +426,7 @@ def test_it_passes_timeouts_and_refuses_redirects_through_the_session():
             rate_limit_per_second=10_000,
         ),
         session=session,
+        pacer=ProcessPacer(),
     )
     result = client.media_thumbnails(HUAWEI_SAMPLE)
 
@@ -1111,128 +1111,7 @@ def test_it_reports_a_describe_transport_failure_without_raising(rsps, client):
     assert status.finished is False
 
 
-# --- 7. rate limiting ---------------------------------------------------------------------------------------
-
-
-def test_it_lets_20_calls_through_and_makes_the_21st_wait(fake_clock):
-    clock = fake_clock
-    clock.now = 1000.0
-    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-
-    waits = [limiter.acquire() for _ in range(20)]
-    assert waits == [0.0] * 20
-    assert clock.sleeps == []
-
-    waited = limiter.acquire()
-    assert waited == 1.0
-    assert clock.sleeps == [1.0]
-    assert clock.now == 1001.0
-
-
-def test_it_makes_the_21st_wait_only_until_the_oldest_call_is_a_second_old(fake_clock):
-    clock = fake_clock
-    clock.now = 0.0
-    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-    for _ in range(20):
-        limiter.acquire()
-        clock.now += 1 / 32  # dyadic steps: exact in binary floating point
-    clock.now = 0.75
-    assert limiter.acquire() == 0.25
-    assert clock.now == 1.0
-    # The next call waits for the second-oldest: 1/32 s later.
-    assert limiter.acquire() == 1 / 32
-
-
-def test_it_does_not_wait_once_a_second_has_passed(fake_clock):
-    clock = fake_clock
-    clock.now = 0.0
-    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-    for _ in range(20):
-        limiter.acquire()
-    clock.now = 1.0
-    assert [limiter.acquire() for _ in range(20)] == [0.0] * 20
-    assert clock.sleeps == []
-
-
-# Bursts with occasional lulls; all dyadic, so the clock arithmetic is exact and only pacing is tested.
-STEPS = [0, 0, 0, 0, 1 / 256, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 4, 1.5]
-
-
-@pytest.mark.parametrize("rate", [1, 5, 20])
-@pytest.mark.parametrize("seed", range(5))
-def test_it_never_exceeds_the_rate_in_any_rolling_second(rate, seed, fake_clock):
-    rng = random.Random(seed)
-    clock = fake_clock
-    clock.now = float(rng.randrange(0, 5000))
-    limiter = RateLimiter(rate, clock=clock, sleep=clock.sleep)
-    granted = []
-    for _ in range(300):
-        clock.now += rng.choice(STEPS)
-        before = clock.now
-        waited = limiter.acquire()
-        assert waited >= 0
-        assert clock.now == before + waited
-        granted.append(clock.now)
-
-    assert granted == sorted(granted)
-    for i in range(len(granted) - rate):
-        assert granted[i + rate] - granted[i] >= 1.0
-    assert clock.sleeps  # the load was heavy enough to make the limiter act
-
-
-def test_it_terminates_when_the_clock_advances_exactly_by_each_pause(fake_clock):
-    # Decimal clock readings, as time.monotonic() gives: 1.09 - 0.09 rounds to just under 1.0, and the
-    # remaining pause (about 1e-16) is too small to move the clock on.
-    clock = fake_clock
-    clock.now, clock.max_sleeps = 0.09, 50
-    limiter = RateLimiter(1, clock=clock, sleep=clock.sleep)
-    limiter.acquire()
-    clock.now = 0.12
-    waited = limiter.acquire()
-    assert waited == pytest.approx(0.97)
-    assert len(clock.sleeps) <= 2
-
-
-def test_it_paces_each_app_and_action_independently(rsps, fake_clock):
-    pacer = ProcessPacer(clock=fake_clock, sleep=fake_clock.sleep)
-    rsps.add(responses.GET, API_URL, body=DOC_SUCCESS)
-    first = make_client(app_id=111, rate_limit_per_second=20, pacer=pacer)
-    other_app = make_client(app_id=222, rate_limit_per_second=20, pacer=pacer)
-
-    for _ in range(20):
-        first.media_thumbnails(HUAWEI_SAMPLE)
-    for _ in range(20):
-        first.describe_media_task(task_id="t", vendor=Vendor.HUAWEI)
-    for _ in range(20):
-        other_app.media_thumbnails(HUAWEI_SAMPLE)
-    assert fake_clock.sleeps == []
-    assert len(rsps.calls) == 60
-
-    first.media_thumbnails(HUAWEI_SAMPLE)  # the 21st MediaThumbnails call for app 111 in this second
-    assert fake_clock.sleeps == [1.0]
-    assert len(rsps.calls) == 61
-
-
-def test_two_clients_of_one_app_share_the_process_pacer(rsps, fake_clock):
-    pacer = ProcessPacer(clock=fake_clock, sleep=fake_clock.sleep)
-    rsps.add(responses.GET, API_URL, body=DOC_SUCCESS)
-    one, two = (make_client(rate_limit_per_second=3, pacer=pacer) for _ in range(2))
-    one.media_thumbnails(HUAWEI_SAMPLE)
-    two.media_thumbnails(HUAWEI_SAMPLE)
-    one.media_thumbnails(HUAWEI_SAMPLE)
-    assert fake_clock.sleeps == []
-    two.media_thumbnails(HUAWEI_SAMPLE)
-    assert fake_clock.sleeps == [1.0]
-
-
-def test_a_reset_pacer_forgets_its_windows(rsps, fake_clock):
-    pacer = ProcessPacer(clock=fake_clock, sleep=fake_clock.sleep)
-    rsps.add(responses.GET, API_URL, body=DOC_SUCCESS)
-    client = make_client(rate_limit_per_second=1, pacer=pacer)
-    client.media_thumbnails(HUAWEI_SAMPLE)
-    pacer.reset()
-    client.media_thumbnails(HUAWEI_SAMPLE)
-    assert fake_clock.sleeps == []
+# --- 7. rate limiting: tests/test_pacing.py ---------------------------------------------------------
 
 
 def test_it_gives_call_results_value_semantics():

@@ -152,6 +152,12 @@ ZEGO_CONNECT_TIMEOUT_SECONDS = min(ZEGO_TIMEOUT_SECONDS, 5.0)
 ZEGO_RATE_LIMIT_PER_SECOND = _int(
     "ZEGO_RATE_LIMIT_PER_SECOND", 20, lo=1, hi=20, what="a whole number of calls per second from 1 to 20"
 )
+# --- Shared rate limit (issue 8, limiter) -------------------------------------------------------------
+# Every process takes its turn from one limiter in the database (dashboard/pacing.py). A call from the
+# browser or a command waits at most this long for its turn, then fails without being sent. At most 30 s,
+# so that an attempt waiting its turn never looks abandoned (services.stale_after allows 60 s past the
+# client's timeouts).
+ZEGO_PACING_MAX_WAIT_SECONDS = _seconds("ZEGO_PACING_MAX_WAIT_SECONDS", 5.0, hi=30)
 
 # --- ZEGO snapshot callback (POST /zego/callback) ----------------------------------------------------
 # ZEGO signs each callback with a CallbackSecret of its own (issued with the callback URL by ZEGO support).

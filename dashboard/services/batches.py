@@ -26,6 +26,7 @@ from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.types import ThumbnailRequest, format_number
 from .audit import audit_record
+from .results import WORKER_MAX_WAIT
 from .tasks import claim_attempt, send_claimed
 
 log = logging.getLogger("dashboard.services")
@@ -224,7 +225,7 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
 
 def batch_send_turn(*, batch_id: int, seconds: float = TURN_SECONDS, client: ZegoClient | None = None) -> int:
     """Send queued items one after another for up to ``seconds``; queue the next turn if any are left."""
-    client = client or default_client()
+    client = client or default_client(max_wait=WORKER_MAX_WAIT)
     ends = time.monotonic() + seconds
     sent = 0
     while time.monotonic() < ends:

@@ -33,6 +33,10 @@ from ..zego.text import fit
 from ..zego.types import CallResult, MediaTaskStatus, Vendor
 from .audit import audit_record
 
+# How long a worker's call may wait for its turn under the shared rate limit (a browser's waits at most
+# ZEGO_PACING_MAX_WAIT_SECONDS): well inside stale_after()'s 60 s margin for pacing.
+WORKER_MAX_WAIT = 30.0
+
 log = logging.getLogger("dashboard.services")
 
 FIRST_CHECK_AFTER = timedelta(seconds=3)
@@ -224,7 +228,7 @@ def _ask(
     client: ZegoClient | None,
     now: datetime | None,
 ) -> ResultCheck:
-    client = client or default_client()
+    client = client or default_client(max_wait=None if source == ResultCheck.Source.ASK else WORKER_MAX_WAIT)
     answer = client.describe_media_task(task_id=task.vendor_task_id, vendor=Vendor(task.vendor))
     return result_record(
         task=task,

@@ -21,6 +21,7 @@ from ..models import Attempt, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.codes import RetryClass, lookup
 from ..zego.types import MEDIA_THUMBNAILS, CallResult, Outcome
+from .results import WORKER_MAX_WAIT
 
 log = logging.getLogger("dashboard.services")
 
@@ -57,7 +58,7 @@ def tasks_retry_due(*, now: datetime | None = None, limit: int = 50, client: Zeg
     from .tasks import _retryable_q, claim_attempt, send_claimed
 
     now = now or timezone.now()
-    client = client or default_client()
+    client = client or default_client(max_wait=WORKER_MAX_WAIT)
     sent = 0
     due = Task.objects.filter(next_retry_at__lte=now).order_by("next_retry_at").values_list("pk", "next_retry_at")
     for pk, at in list(due[:limit]):

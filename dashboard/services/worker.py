@@ -27,7 +27,7 @@ from django.utils import timezone
 from ..models import Task, WorkerTick
 from ..zego.client import ZegoClient, default_client
 from .batches import batches_resume
-from .results import result_poll
+from .results import WORKER_MAX_WAIT, result_poll
 from .retries import tasks_retry_due
 from .tasks import attempts_expire_stale
 
@@ -107,7 +107,7 @@ def results_poll_orphaned(*, now: datetime | None = None, client: ZegoClient | N
     ids = list(overdue)
     if not ids:
         return 0
-    client = client or default_client()
+    client = client or default_client(max_wait=WORKER_MAX_WAIT)
     return sum(result_poll(task_id=pk, client=client, now=now) is not None for pk in ids)
 
 

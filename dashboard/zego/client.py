@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,8 @@ import urllib3
 from django.views.decorators.debug import sensitive_variables
 
 from . import signing
-from .pacing import ProcessPacer, process_pacer
+from .codes import TOO_FREQUENT
+from .pacing import Pacer, PacingBusy, PacingError, shared_pacer
 from .text import fit, for_log, scrub
 from .types import (
     BODY_LIMIT,
@@ -125,13 +126,12 @@ FAILURES: tuple[_Failure, ...] = (
 
 
 class ZegoClient:
-    def __init__(
-        self, config: ZegoConfig, session: requests.Session | None = None, pacer: ProcessPacer | None = None
-    ) -> None:
+    def __init__(self, config: ZegoConfig, session: requests.Session | None = None, pacer: Pacer | None = None) -> None:
         self.config = config
         self._session = session or _new_session()
         self._session.headers["User-Agent"] = USER_AGENT
-        self._pacer = pacer or process_pacer
+        # Unless told otherwise, the pacer the console installed: one limit for every process.
+        self._pacer = pacer if pacer is not None else shared_pacer()
 
     # --- building -----------------------------------------------------------------------------------
     def prepare(self, action: str, params: list[tuple[str, str]]) -> PreparedCall:
@@ -160,7 +160,15 @@ class ZegoClient:
     @sensitive_variables("signature")
     def send(self, call: PreparedCall) -> CallResult:
         signature = signing.request_signature(call.app_id, call.nonce, self.config.server_secret, call.timestamp)
-        self._pacer.acquire(call.app_id, call.action, self.config.rate_limit_per_second)
+        try:
+            self._pacer.acquire(
+                call.app_id,
+                call.action,
+                self.config.rate_limit_per_second,
+                max_wait=self.config.pacing_max_wait_seconds,
+            )
+        except PacingError as exc:
+            return self._not_sent(call, exc)
         started = time.monotonic()
         deadline = _Deadline(self.config.deadline_seconds)
         try:
@@ -198,6 +206,8 @@ class ZegoClient:
             )
         else:
             result = self._parse(call, response, body, latency_ms)
+        if result.code == TOO_FREQUENT:
+            self._slow_down(call)
         log.info(
             "zego %s app=%s status=%s code=%s request_id=%s latency_ms=%s%s",
             call.action,
@@ -209,6 +219,29 @@ class ZegoClient:
             f" failure={result.failure.kind}" if result.failure else "",
         )
         return result
+
+    def _not_sent(self, call: PreparedCall, exc: PacingError) -> CallResult:
+        rate = self.config.rate_limit_per_second
+        if isinstance(exc, PacingBusy):
+            kind = FailureKind.NOT_SENT_BUSY
+            detail = (
+                f"ZEGO's limit of {rate} {call.action} calls/s for AppID {call.app_id} is taken by other work "
+                f"(the next free turn was {exc.wait:.1f} s away; a call waits at most {exc.max_wait:g} s): "
+                "nothing was sent, try again in a few seconds."
+            )
+        else:
+            kind = FailureKind.NOT_SENT_PACING_ERROR
+            detail = f"The shared rate limit could not be checked ({exc}): nothing was sent, try again shortly."
+        log.warning("zego %s app=%s failure=%s: %s", call.action, call.app_id, kind, detail)
+        return CallResult(action=call.action, failure=TransportFailure(kind, detail, may_have_reached=False))
+
+    def _slow_down(self, call: PreparedCall) -> None:
+        try:
+            self._pacer.penalize(call.app_id, call.action)
+        except PacingError as exc:
+            log.warning(
+                "zego %s app=%s: Code 6, and the pacer could not be slowed down: %s", call.action, call.app_id, exc
+            )
 
     def _deadline_passed(self, call: PreparedCall, started: float) -> CallResult:
         host = urlsplit(call.api_url).netloc
@@ -449,5 +482,10 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def default_client() -> ZegoClient:
-    return ZegoClient(ZegoConfig.from_settings())
+def default_client(*, max_wait: float | None = None) -> ZegoClient:
+    """A client with the settings' configuration and the shared pacer. A call waits for its turn at most
+    ZEGO_PACING_MAX_WAIT_SECONDS (right for a browser); ``max_wait`` sets another bound (a worker's)."""
+    config = ZegoConfig.from_settings()
+    if max_wait is not None:
+        config = replace(config, pacing_max_wait_seconds=max_wait)
+    return ZegoClient(config)

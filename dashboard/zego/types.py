@@ -61,6 +61,8 @@ class ZegoConfig:
     timeout_seconds: float = 10.0
     connect_timeout_seconds: float = 5.0
     rate_limit_per_second: int = 20
+    # The longest a call waits for its turn under the rate limit before failing unsent (None: no bound).
+    pacing_max_wait_seconds: float | None = None
 
     @property
     def deadline_seconds(self) -> float:
@@ -81,6 +83,7 @@ class ZegoConfig:
             timeout_seconds=settings.ZEGO_TIMEOUT_SECONDS,
             connect_timeout_seconds=settings.ZEGO_CONNECT_TIMEOUT_SECONDS,
             rate_limit_per_second=settings.ZEGO_RATE_LIMIT_PER_SECOND,
+            pacing_max_wait_seconds=settings.ZEGO_PACING_MAX_WAIT_SECONDS,
         )
 
 
@@ -159,6 +162,9 @@ class FailureKind(StrEnum):
     HTTP_ERROR = "http_error"
     NOT_JSON = "not_json"
     BAD_SHAPE = "bad_shape"
+    # Nothing was sent: the rate limit had no turn free soon enough, or could not be read.
+    NOT_SENT_BUSY = "not_sent_busy"
+    NOT_SENT_PACING_ERROR = "not_sent_pacing_error"
 
 
 @dataclass(frozen=True)
