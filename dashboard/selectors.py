@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q, QuerySet, Value
+from django.db.models import BigIntegerField, F, Func, Max, Q, QuerySet, Value
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -16,10 +16,13 @@ from .models import Attempt, Task
 
 # 25 rows keep a page under 15 ms at a million tasks: rendering, not the query, is the cost (bench/).
 PAGE_SIZE = 25
-# A File ID prefix matching at most this many tasks is fetched through the file_id index; a broader one
-# is dense enough that walking the id index newest-first meets a page of matches within about
-# PAGE_SIZE * rows / PREFIX_PROBE_LIMIT rows (12,500 at a million). The probe reads up to this many ids.
+# A File ID prefix matching at most PREFIX_PROBE_LIMIT tasks is fetched by the ids that a probe of the
+# file_id index reads. A broader one is first looked for among the PREFIX_WINDOW ids next to the cursor,
+# where matches spread over the table are met; the rest is found bucket by bucket of PREFIX_BUCKET ids
+# through the index of migration 0004, which must use the same number (see _dense_prefix_rows).
 PREFIX_PROBE_LIMIT = 2000
+PREFIX_WINDOW = 2000
+PREFIX_BUCKET = 16384
 _MAX_CHAR = "\U0010ffff"
 
 
@@ -64,23 +67,38 @@ def task_history(
     if until:
         qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
     if q:
-        qs = qs.filter(_search_q(q, before=before, after=after, page_size=page_size))
+        filtered = any(v not in ("", None) for v in (vendor, mode, state, code, submitter, since, until))
+        return _search_page(qs, q, filtered=filtered, before=before, after=after, page_size=page_size)
     return _keyset_page(qs, before=before, after=after, page_size=page_size)
 
 
 def _keyset_page(qs: QuerySet[Task], *, before: int | None, after: int | None, page_size: int) -> HistoryPage:
-    if after is not None and before is None:
-        rows = list(qs.filter(id__gt=after).order_by("id")[: page_size + 1])
-        more_newer = len(rows) > page_size
+    rows = _keyset_rows(qs, before=before, after=after, limit=page_size + 1)
+    return _page(rows, before=before, after=after, page_size=page_size)
+
+
+def _keyset_rows(qs: QuerySet[Task], *, before: int | None, after: int | None, limit: int) -> list[Task]:
+    """The first `limit` rows away from the cursor: newest first, or oldest first after ?after=."""
+    if not _newest_first(before, after):
+        return list(qs.filter(id__gt=after).order_by("id")[:limit])
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    return list(qs.order_by("-id")[:limit])
+
+
+def _newest_first(before: int | None, after: int | None) -> bool:
+    return before is not None or after is None
+
+
+def _page(rows: list[Task], *, before: int | None, after: int | None, page_size: int) -> HistoryPage:
+    """rows: up to page_size + 1 tasks in walking order, away from the cursor."""
+    if not _newest_first(before, after):
         tasks = rows[:page_size][::-1]
         return HistoryPage(
             tasks=tasks,
-            newer=tasks[0].pk if tasks and more_newer else None,
+            newer=tasks[0].pk if tasks and len(rows) > page_size else None,
             older=tasks[-1].pk if tasks else None,
         )
-    if before is not None:
-        qs = qs.filter(id__lt=before)
-    rows = list(qs.order_by("-id")[: page_size + 1])
     tasks = rows[:page_size]
     return HistoryPage(
         tasks=tasks,
@@ -89,7 +107,9 @@ def _keyset_page(qs: QuerySet[Task], *, before: int | None, after: int | None, p
     )
 
 
-def _search_q(q: str, *, before: int | None, after: int | None, page_size: int) -> Q:
+def _search_page(
+    qs: QuerySet[Task], q: str, *, filtered: bool, before: int | None, after: int | None, page_size: int
+) -> HistoryPage:
     """Exact RequestId or vendor task id of any attempt, or a File ID that equals or starts with q."""
     by_attempt = list(
         Attempt.objects.filter(Q(request_id=q) | Q(vendor_task_id=q))
@@ -102,11 +122,77 @@ def _search_q(q: str, *, before: int | None, after: int | None, page_size: int) 
         probe = probe.filter(id__lt=before)
     if after is not None:
         probe = probe.filter(id__gt=after)
-    sparse = list(probe.values_list("id", flat=True)[: PREFIX_PROBE_LIMIT + 1])
-    if len(sparse) <= PREFIX_PROBE_LIMIT:
-        return Q(id__in=set(sparse) | set(by_attempt))
-    # Dense: an expression no index covers, so the database walks the id index and stops at a page.
-    return Q(Exact(Substr("file_id", 1, len(q)), Value(q))) | Q(id__in=by_attempt)
+    sample = list(probe.values_list("id", flat=True)[: PREFIX_PROBE_LIMIT + 1])
+    limit = page_size + 1
+    if len(sample) <= PREFIX_PROBE_LIMIT:
+        matches = set(sample) | set(by_attempt)
+        if not filtered:  # every match is known: fetch only the page's own rows
+            matches = _first_ids(matches, before=before, after=after, limit=limit)
+        return _keyset_page(qs.filter(id__in=matches), before=before, after=after, page_size=page_size)
+    rows = _dense_prefix_rows(qs, q, sample=None if filtered else sample, before=before, after=after, limit=limit)
+    if by_attempt:
+        rows = _merge(rows, _keyset_rows(qs.filter(id__in=by_attempt), before=before, after=after, limit=limit))
+        rows = rows if _newest_first(before, after) else rows[::-1]
+    return _page(rows[:limit], before=before, after=after, page_size=page_size)
+
+
+def _dense_prefix_rows(
+    qs: QuerySet[Task], q: str, *, sample: list[int] | None, before: int | None, after: int | None, limit: int
+) -> list[Task]:
+    """The first `limit` File ID prefix matches away from the cursor, for a prefix with many matches.
+
+    Matches spread over the table are met within a few rows: walk the id index from the cursor over at
+    most PREFIX_WINDOW ids, testing an expression no index covers. If they are not all there (the
+    matches are old, say), the rest comes from the index on (id / PREFIX_BUCKET, file_id): the probe's
+    sample holds `limit` matches, so the page lies between the window and the sample's limit-th one,
+    and the database seeks the prefix in each bucket of ids in between instead of walking its rows.
+    With other filters the sample says nothing about the page: the file_id index then gives every match.
+    """
+    starts = Q(Exact(Substr("file_id", 1, len(q)), Value(q)))
+    newest_first = _newest_first(before, after)
+    if newest_first:
+        top = before if before is not None else (Task.objects.aggregate(newest=Max("id"))["newest"] or 0) + 1
+        edge = top - PREFIX_WINDOW
+        rows = list(qs.filter(starts, id__gte=edge, id__lt=top).order_by("-id")[:limit])
+    else:
+        edge = after + PREFIX_WINDOW
+        rows = list(qs.filter(starts, id__gt=after, id__lte=edge).order_by("id")[:limit])
+    if len(rows) == limit:
+        return rows
+    # id + 0, not id: with a condition or an order on id itself the database would walk the id index again.
+    far = qs.alias(id0=F("id") + 0).filter(_prefix_range(q))
+    if newest_first:
+        far, order = far.filter(id0__lt=edge), "-id0"
+    else:
+        far, order = far.filter(id0__gt=edge), "id0"
+    if sample is not None and len(sample) >= limit:
+        bound = sorted(sample, reverse=newest_first)[limit - 1]
+        low, high = (bound, edge - 1) if newest_first else (edge + 1, bound)
+        buckets = range(low // PREFIX_BUCKET, high // PREFIX_BUCKET + 1)
+        far = far.alias(bucket=_IdBucket("id")).filter(id0__gte=low, id0__lte=high, bucket__in=list(buckets))
+    ids = list(far.order_by(order).values_list("id", flat=True)[: limit - len(rows)])
+    return rows + list(qs.filter(id__in=ids).order_by("-id" if newest_first else "id"))
+
+
+class _IdBucket(Func):
+    output_field = BigIntegerField()
+
+    def __init__(self, expression: str) -> None:
+        super().__init__(expression)
+        # The divisor is written into the SQL as in the index (migration 0004): a bound parameter would
+        # not match the index's expression, and the database would not use the index.
+        self.template = f"(%(expressions)s / {PREFIX_BUCKET:d})"
+
+
+def _first_ids(ids: set[int], *, before: int | None, after: int | None, limit: int) -> list[int]:
+    if _newest_first(before, after):
+        return sorted((i for i in ids if before is None or i < before), reverse=True)[:limit]
+    return sorted(i for i in ids if i > after)[:limit]
+
+
+def _merge(a: list[Task], b: list[Task]) -> list[Task]:
+    """Newest first, each task once."""
+    return sorted({t.pk: t for t in [*a, *b]}.values(), key=lambda t: t.pk, reverse=True)
 
 
 def _prefix_range(q: str) -> Q:
