@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BigIntegerField, F, Func, Max, Q, QuerySet, Value
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Func, Max, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -150,15 +150,20 @@ def _dense_prefix_rows(
     """
     starts = Q(Exact(Substr("file_id", 1, len(q)), Value(q)))
     newest_first = _newest_first(before, after)
-    if newest_first:
-        top = before if before is not None else (Task.objects.aggregate(newest=Max("id"))["newest"] or 0) + 1
-        edge = top - PREFIX_WINDOW
-        rows = list(qs.filter(starts, id__gte=edge, id__lt=top).order_by("-id")[:limit])
-    else:
+    if not newest_first:
         edge = after + PREFIX_WINDOW
         rows = list(qs.filter(starts, id__gt=after, id__lte=edge).order_by("id")[:limit])
+    elif before is not None:
+        edge = before - PREFIX_WINDOW
+        rows = list(qs.filter(starts, id__gte=edge, id__lt=before).order_by("-id")[:limit])
+    else:  # the newest id, in the same query
+        newest = Subquery(Task.objects.order_by("-id").values("id")[:1])
+        window = ExpressionWrapper(newest - (PREFIX_WINDOW - 1), output_field=BigIntegerField())
+        rows = list(qs.filter(starts, id__gte=window).order_by("-id")[:limit])
     if len(rows) == limit:
         return rows
+    if newest_first and before is None:
+        edge = (Task.objects.aggregate(newest=Max("id"))["newest"] or 0) + 1 - PREFIX_WINDOW
     # id + 0, not id: with a condition or an order on id itself the database would walk the id index again.
     far = qs.alias(id0=F("id") + 0).filter(_prefix_range(q))
     if newest_first:
@@ -170,8 +175,8 @@ def _dense_prefix_rows(
         low, high = (bound, edge - 1) if newest_first else (edge + 1, bound)
         buckets = range(low // PREFIX_BUCKET, high // PREFIX_BUCKET + 1)
         far = far.alias(bucket=_IdBucket("id")).filter(id0__gte=low, id0__lte=high, bucket__in=list(buckets))
-    ids = list(far.order_by(order).values_list("id", flat=True)[: limit - len(rows)])
-    return rows + list(qs.filter(id__in=ids).order_by("-id" if newest_first else "id"))
+    far_ids = far.order_by(order).values("id")[: limit - len(rows)]
+    return rows + list(qs.filter(id__in=far_ids).order_by("-id" if newest_first else "id"))
 
 
 class _IdBucket(Func):

@@ -162,16 +162,15 @@ def _walk(client, params) -> tuple[list[list[int]], list[list[int]]]:
 def test_a_dense_prefix_whose_matches_are_old_finds_the_same_rows_both_ways(
     operator, operator_client, monkeypatch, params, window
 ):
-    # Old matches, then many newer tasks that do not match, then two recent matches: the dense path must
+    # Old matches, then many newer tasks that do not match, then three recent matches: the dense path must
     # take the recent ones from its window next to the cursor and the rest from beyond it. File IDs sort
     # newest first, so the probe's sample holds exactly the newest matches and its bound is tight.
     for n in range(14):
         make(operator, n, file_id=f"/vod/{999 - n}.mp4", vendor="Huawei" if n % 4 else "Tencent")
     for n in range(14, 44):
         make(operator, n, file_id=f"/record/cam-{n % 3}/{n:03d}.mp4", vendor="Huawei")
-    for n in range(44, 46):
+    for n in range(44, 47):
         make(operator, n, file_id=f"/vod/{999 - n}.mp4", vendor="Huawei")
-    make(operator, 46, file_id="1397000000000000046")
     wanted = Task.objects.filter(file_id__startswith="/vod/", **{k: v for k, v in params.items() if k != "q"})
     wanted = list(wanted.order_by("-id").values_list("id", flat=True))
     monkeypatch.setattr(selectors, "PAGE_SIZE", 4)

@@ -24,7 +24,7 @@ PRODUCTION = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZEGO_", "DATABASE_URL"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZEGO_", "DATABASE_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -54,6 +54,8 @@ def setting(name: str, **env: str) -> str:
         ({"ZEGO_RATE_LIMIT_PER_SECOND": "50"}, "ZEGO_RATE_LIMIT_PER_SECOND", "1 to 20"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG", "on/off"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL", "expected a URL"),
+        ({"DATABASE_CONN_MAX_AGE": "forever"}, "DATABASE_CONN_MAX_AGE", "whole number of seconds"),
+        ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE", "from 0 to 86400"),
     ],
 )
 def test_it_stops_on_a_bad_value_naming_the_variable(env, names, expects):
@@ -82,6 +84,12 @@ def test_it_runs_the_simulator_in_debug_without_credentials():
 def test_it_uses_real_zego_when_credentials_are_given():
     assert setting("ZEGO_SIMULATOR", **PRODUCTION) == "False"
     assert setting("ZEGO_API_URL", **PRODUCTION) == "https://rtc-api.zego.im/"
+
+
+def test_database_connections_are_kept_between_requests_unless_told_otherwise():
+    assert setting("DATABASES['default']['CONN_MAX_AGE']", **PRODUCTION) == "600"
+    assert setting("DATABASES['default']['CONN_HEALTH_CHECKS']", **PRODUCTION) == "True"
+    assert setting("DATABASES['default']['CONN_MAX_AGE']", **PRODUCTION, DATABASE_CONN_MAX_AGE="0") == "0"
 
 
 def test_check_deploy_is_clean_with_production_settings():
