@@ -7,23 +7,25 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Func, Max, Q, QuerySet, Subquery, Value
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from .models import Attempt, Task
 
-# 25 rows keep a page under 15 ms at a million tasks: rendering, not the query, is the cost (bench/).
+# 25 rows a page: rendering them, not finding them, is most of what a page costs (bench/README.md).
 PAGE_SIZE = 25
 # A File ID prefix matching at most PREFIX_PROBE_LIMIT tasks is fetched by the ids that a probe of the
 # file_id index reads. A broader one is first looked for among the PREFIX_WINDOW ids next to the cursor,
 # where matches spread over the table are met; the rest is found bucket by bucket of PREFIX_BUCKET ids
-# through the index of migration 0004, which must use the same number (see _dense_prefix_rows).
-PREFIX_PROBE_LIMIT = 2000
-PREFIX_WINDOW = 2000
+# through the index of migration 0004, which must use the same number (see _dense_prefix_ids).
+PREFIX_PROBE_LIMIT = 1000
+PREFIX_WINDOW = 16384
 PREFIX_BUCKET = 16384
 _MAX_CHAR = "\U0010ffff"
+_TASK, _ATTEMPT = Task._meta.db_table, Attempt._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -111,82 +113,148 @@ def _search_page(
     qs: QuerySet[Task], q: str, *, filtered: bool, before: int | None, after: int | None, page_size: int
 ) -> HistoryPage:
     """Exact RequestId or vendor task id of any attempt, or a File ID that equals or starts with q."""
-    by_attempt = list(
-        Attempt.objects.filter(Q(request_id=q) | Q(vendor_task_id=q))
-        .order_by()  # Attempt's default ordering would join Task and sort
-        .values_list("task_id", flat=True)[:page_size]
-    )
-    # Only how many match matters here: without order_by() the default "-id" would sort every match.
-    probe = Task.objects.filter(_prefix_range(q)).order_by()
-    if before is not None:
-        probe = probe.filter(id__lt=before)
-    if after is not None:
-        probe = probe.filter(id__gt=after)
-    sample = list(probe.values_list("id", flat=True)[: PREFIX_PROBE_LIMIT + 1])
     limit = page_size + 1
-    if len(sample) <= PREFIX_PROBE_LIMIT:
-        matches = set(sample) | set(by_attempt)
-        if not filtered:  # every match is known: fetch only the page's own rows
-            matches = _first_ids(matches, before=before, after=after, limit=limit)
-        return _keyset_page(qs.filter(id__in=matches), before=before, after=after, page_size=page_size)
-    rows = _dense_prefix_rows(qs, q, sample=None if filtered else sample, before=before, after=after, limit=limit)
-    if by_attempt:
-        rows = _merge(rows, _keyset_rows(qs.filter(id__in=by_attempt), before=before, after=after, limit=limit))
-        rows = rows if _newest_first(before, after) else rows[::-1]
+    probe = _probe(q, before=before, after=after, limit=limit)
+    sparse = probe.count <= PREFIX_PROBE_LIMIT
+    top = (before if before is not None else probe.newest + 1) if _newest_first(before, after) else None
+    if filtered:  # the other filters decide which matches count: the database sees them all
+        if sparse:
+            matches = {*_prefix_ids(q, before=before, after=after), *probe.by_attempt}
+            return _keyset_page(qs.filter(id__in=matches), before=before, after=after, page_size=page_size)
+        rows = _filtered_prefix_rows(qs, q, top=top, after=after, limit=limit)
+        rows = _merge(rows, _keyset_rows(qs.filter(id__in=probe.by_attempt), before=before, after=after, limit=limit))
+        rows = rows if top is not None else rows[::-1]
+        return _page(rows[:limit], before=before, after=after, page_size=page_size)
+    if sparse:  # the probe saw every File ID match: only the page's own rows are fetched
+        ids = _first_ids({*probe.first, *probe.by_attempt}, before=before, after=after, limit=limit)
+        return _keyset_page(qs.filter(id__in=ids), before=before, after=after, page_size=page_size)
+    rows = _dense_prefix_rows(qs, q, probe.first, top=top, after=after, limit=limit)
+    if probe.by_attempt:
+        rows = _merge(rows, _keyset_rows(qs.filter(id__in=probe.by_attempt), before=before, after=after, limit=limit))
+        rows = rows if top is not None else rows[::-1]
     return _page(rows[:limit], before=before, after=after, page_size=page_size)
 
 
+@dataclass(frozen=True)
+class _Probe:
+    by_attempt: list[int]  # tasks with an attempt whose RequestId or vendor task id is q
+    count: int  # File IDs starting with q, counted up to PREFIX_PROBE_LIMIT + 1
+    first: list[int]  # the first `limit` of those, away from the cursor
+    newest: int  # the newest task's id
+
+
+def _probe(q: str, *, before: int | None, after: int | None, limit: int) -> _Probe:
+    """One round trip. The File ID matches are read in index order, not id order (so the database never
+    sorts every match), up to PREFIX_PROBE_LIMIT + 1 of them: the first few of these by id come back."""
+    prefix, params = _prefix_sql(q)
+    if before is not None:
+        prefix, params = f"{prefix} AND id < %s", [*params, before]
+    if after is not None:
+        prefix, params = f"{prefix} AND id > %s", [*params, after]
+    direction = "DESC" if _newest_first(before, after) else "ASC"
+    # Table names and conditions from this module; every value is a parameter.
+    sql = (
+        f"SELECT 'attempt', task_id, 0 FROM (SELECT task_id FROM {_ATTEMPT} WHERE request_id = %s "  # noqa: S608
+        f"OR vendor_task_id = %s LIMIT %s) a "
+        f"UNION ALL SELECT * FROM (SELECT 'prefix', id, COUNT(*) OVER () FROM (SELECT id FROM {_TASK} "
+        f"WHERE {prefix} LIMIT %s) p ORDER BY id {direction} LIMIT %s) f "
+        f"UNION ALL SELECT 'newest', MAX(id), 0 FROM {_TASK}"
+    )
+    by_attempt, first, count, newest = [], [], 0, 0
+    for kind, pk, n in _rows(sql, [q, q, limit - 1, *params, PREFIX_PROBE_LIMIT + 1, limit]):
+        if kind == "attempt":
+            by_attempt.append(pk)
+        elif kind == "prefix":
+            first.append(pk)
+            count = n
+        elif pk is not None:
+            newest = pk
+    return _Probe(by_attempt=by_attempt, count=count, first=first, newest=newest)
+
+
+def _prefix_ids(q: str, *, before: int | None, after: int | None) -> list[int]:
+    """Every File ID match within the cursor, for a prefix the probe saw whole."""
+    prefix, params = _prefix_sql(q)
+    if before is not None:
+        prefix, params = f"{prefix} AND id < %s", [*params, before]
+    if after is not None:
+        prefix, params = f"{prefix} AND id > %s", [*params, after]
+    return [pk for (pk,) in _rows(f"SELECT id FROM {_TASK} WHERE {prefix}", params)]  # noqa: S608
+
+
 def _dense_prefix_rows(
-    qs: QuerySet[Task], q: str, *, sample: list[int] | None, before: int | None, after: int | None, limit: int
+    qs: QuerySet[Task], q: str, first_matches: list[int], *, top: int | None, after: int | None, limit: int
 ) -> list[Task]:
-    """The first `limit` File ID prefix matches away from the cursor, for a prefix with many matches.
+    """The first `limit` File ID prefix matches below top (the cursor, or past the newest task), or else
+    above after, for a prefix with more matches than the probe reads; ids found in SQL, rows in the same query.
 
     Matches spread over the table are met within a few rows: walk the id index from the cursor over at
-    most PREFIX_WINDOW ids, testing an expression no index covers. If they are not all there (the
-    matches are old, say), the rest comes from the index on (id / PREFIX_BUCKET, file_id): the probe's
-    sample holds `limit` matches, so the page lies between the window and the sample's limit-th one,
-    and the database seeks the prefix in each bucket of ids in between instead of walking its rows.
-    With other filters the sample says nothing about the page: the file_id index then gives every match.
+    most PREFIX_WINDOW ids, testing an expression no index covers, and stop at a page. If the page is not
+    all there (the matches are old, say), the rest comes from the index on (id / PREFIX_BUCKET, file_id):
+    the database seeks the prefix in each bucket of ids down to the bound instead of walking every row.
     """
+    newest_first = top is not None
+    direction, order = ("DESC", "-id") if newest_first else ("ASC", "id")
+    # The probe's first `limit` matches are a part of all of them: the page lies between the cursor and the
+    # last of these (the bound), and a window that reaches the bound is sure to fill the page.
+    bound = first_matches[-1] if len(first_matches) == limit else None
+    if newest_first:
+        first, last = max(top - PREFIX_WINDOW, bound or 0), top - 1
+    else:
+        first, last = after + 1, min(after + PREFIX_WINDOW, bound or after + PREFIX_WINDOW)
+    rows: list[Task] = []
+    if first_matches and first <= first_matches[0] <= last:
+        near = (
+            f"SELECT id FROM {_TASK} WHERE id >= %s AND id <= %s AND substr(file_id, 1, %s) = %s "  # noqa: S608
+            f"ORDER BY id {direction} LIMIT %s"
+        )
+        rows = list(qs.filter(id__in=RawSQL(near, [first, last, len(q), q, limit])).order_by(order))  # noqa: S611
+        if len(rows) == limit:
+            return rows
+        low, high = (bound or 0, first - 1) if newest_first else (last + 1, bound)
+    else:  # none of the probe's matches in the window: the buckets cover it as well
+        low, high = (bound or 0, top - 1) if newest_first else (after + 1, bound)
+    prefix, params = _prefix_sql(q)
+    if bound is not None:
+        buckets = range(low // PREFIX_BUCKET, high // PREFIX_BUCKET + 1)
+        # The divisor written out as in the index (migration 0004): a parameter would not match it.
+        prefix = f"{prefix} AND id / {PREFIX_BUCKET:d} IN ({', '.join(['%s'] * len(buckets))})"
+        params += buckets
+    # id + 0, not id: with a condition or an order on id itself the database would walk the id index again.
+    if high is not None:
+        prefix, params = f"{prefix} AND id + 0 <= %s", [*params, high]
+    far = f"SELECT id FROM {_TASK} WHERE {prefix} AND id + 0 >= %s ORDER BY id + 0 {direction} LIMIT %s"  # noqa: S608
+    far_ids = RawSQL(far, [*params, low, limit - len(rows)])  # noqa: S611 -- as above, values are parameters
+    return rows + list(qs.filter(id__in=far_ids).order_by(order))
+
+
+def _filtered_prefix_rows(qs: QuerySet[Task], q: str, *, top: int | None, after: int | None, limit: int) -> list[Task]:
+    """As _dense_prefix_ids, with other filters: the window first, then every match from the file_id index."""
     starts = Q(Exact(Substr("file_id", 1, len(q)), Value(q)))
-    newest_first = _newest_first(before, after)
-    if not newest_first:
-        edge = after + PREFIX_WINDOW
-        rows = list(qs.filter(starts, id__gt=after, id__lte=edge).order_by("id")[:limit])
-    elif before is not None:
-        edge = before - PREFIX_WINDOW
-        rows = list(qs.filter(starts, id__gte=edge, id__lt=before).order_by("-id")[:limit])
-    else:  # the newest id, in the same query
-        newest = Subquery(Task.objects.order_by("-id").values("id")[:1])
-        window = ExpressionWrapper(newest - (PREFIX_WINDOW - 1), output_field=BigIntegerField())
-        rows = list(qs.filter(starts, id__gte=window).order_by("-id")[:limit])
+    if top is not None:
+        rows = list(qs.filter(starts, id__gte=top - PREFIX_WINDOW, id__lt=top).order_by("-id")[:limit])
+        beyond, order = Q(id0__lt=top - PREFIX_WINDOW), "-id0"
+    else:
+        rows = list(qs.filter(starts, id__gt=after, id__lte=after + PREFIX_WINDOW).order_by("id")[:limit])
+        beyond, order = Q(id0__gt=after + PREFIX_WINDOW), "id0"
     if len(rows) == limit:
         return rows
-    if newest_first and before is None:
-        edge = (Task.objects.aggregate(newest=Max("id"))["newest"] or 0) + 1 - PREFIX_WINDOW
-    # id + 0, not id: with a condition or an order on id itself the database would walk the id index again.
-    far = qs.alias(id0=F("id") + 0).filter(_prefix_range(q))
-    if newest_first:
-        far, order = far.filter(id0__lt=edge), "-id0"
-    else:
-        far, order = far.filter(id0__gt=edge), "id0"
-    if sample is not None and len(sample) >= limit:
-        bound = sorted(sample, reverse=newest_first)[limit - 1]
-        low, high = (bound, edge - 1) if newest_first else (edge + 1, bound)
-        buckets = range(low // PREFIX_BUCKET, high // PREFIX_BUCKET + 1)
-        far = far.alias(bucket=_IdBucket("id")).filter(id0__gte=low, id0__lte=high, bucket__in=list(buckets))
-    far_ids = far.order_by(order).values("id")[: limit - len(rows)]
-    return rows + list(qs.filter(id__in=far_ids).order_by("-id" if newest_first else "id"))
+    # id + 0, not id: ordered by id itself the database would walk the id index again.
+    far = qs.alias(id0=F("id") + 0).filter(_prefix_range(q), beyond).order_by(order).values("id")[: limit - len(rows)]
+    return rows + list(qs.filter(id__in=far).order_by(order.replace("id0", "id")))
 
 
-class _IdBucket(Func):
-    output_field = BigIntegerField()
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
-    def __init__(self, expression: str) -> None:
-        super().__init__(expression)
-        # The divisor is written into the SQL as in the index (migration 0004): a bound parameter would
-        # not match the index's expression, and the database would not use the index.
-        self.template = f"(%(expressions)s / {PREFIX_BUCKET:d})"
+
+def _prefix_sql(q: str) -> tuple[str, list]:
+    """The File ID prefix test in SQL, as _prefix_range has the ORM write it (so the same indexes serve it)."""
+    if connection.vendor == "postgresql":
+        return "file_id LIKE %s", [connection.ops.prep_for_like_query(q) + "%"]
+    return "file_id >= %s AND file_id < %s", [q, q + _MAX_CHAR]
 
 
 def _first_ids(ids: set[int], *, before: int | None, after: int | None, limit: int) -> list[int]:
