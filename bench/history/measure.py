@@ -53,6 +53,21 @@ class WsgiClient:
         return response.status_code, body.decode(), (time.perf_counter() - started) * 1000
 
 
+class SqlClock:
+    """Wall time of each database call, as an execute wrapper: on PostgreSQL the whole round trip with its
+    rows; SQLite hands rows over as they are fetched, after the call, so there it is a lower bound."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, execute, sql, params, many, context):  # Django's execute wrapper signature
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.calls.append((time.perf_counter() - started) * 1000)
+
+
 @contextmanager
 def rows_in_memory(page: HistoryPage) -> Iterator[None]:
     """The history view with its selector answering from memory: the floor of this stack.
@@ -94,7 +109,12 @@ def stats(samples: list[float]) -> dict:
 def check_page(client: WsgiClient, case: Case, *, explain: bool, floor: HistoryPage | None = None) -> dict:
     """One request (the warm-up) with its SQL captured; a wrong answer or an error page stops the run."""
     reset_queries()  # the capture counts from the log's current length; start it empty
-    with rows_in_memory(floor) if floor else nullcontext(), CaptureQueriesContext(connection) as captured:
+    clock = SqlClock()
+    with (
+        rows_in_memory(floor) if floor else nullcontext(),
+        CaptureQueriesContext(connection) as captured,
+        connection.execute_wrapper(clock),
+    ):
         status, body, _ = client.get(case.url)
     if status != 200:
         raise SystemExit(f"bench: {case.url} answered {status}")
@@ -106,15 +126,8 @@ def check_page(client: WsgiClient, case: Case, *, explain: bool, floor: HistoryP
         )
     if not got:
         raise SystemExit(f"bench: {case.name}: {case.url} listed no task: the case measures nothing")
-    queries = [{"sql": _redact(q["sql"]), "ms": round(float(q["time"]) * 1000, 2)} for q in captured.captured_queries]
-    result = {
-        "url": case.url,
-        "rows": len(got),
-        "bytes": len(body),
-        "queries": len(queries),
-        "sql_ms": round(sum(q["ms"] for q in queries), 2),
-        "sql": queries,
-    }
+    queries = [{"sql": _redact(q["sql"]), "ms": round(ms, 3)} for q, ms in zip(captured, clock.calls, strict=True)]
+    result = {"url": case.url, "rows": len(got), "bytes": len(body), "queries": len(queries), "sql": queries}
     if explain and not floor:
         selects = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("SELECT")]
         result["plans"] = [{"sql": _redact(sql), "plan": explain_sql(sql)} for sql in selects]
@@ -127,17 +140,22 @@ def time_round_robin(client: WsgiClient, cases: list[Case], repeat: int) -> None
     answering from memory with the case's own rows."""
     pages = {case.name: task_history(**selector_filters(case)) for case in cases}
     samples: dict[tuple[str, str], list[float]] = {}
+    sql: dict[tuple[str, str], list[float]] = {}
     for _ in range(repeat):
         for case in cases:
             for kind in ("floor", "history"):
-                with rows_in_memory(pages[case.name]) if kind == "floor" else nullcontext():
+                clock = SqlClock()
+                memory = rows_in_memory(pages[case.name]) if kind == "floor" else nullcontext()
+                with memory, connection.execute_wrapper(clock):
                     status, _, ms = client.get(case.url)
                 if status != 200:
                     raise SystemExit(f"bench: {case.url} answered {status}")
                 samples.setdefault((case.name, kind), []).append(ms)
+                sql.setdefault((case.name, kind), []).append(sum(clock.calls))
     for case in cases:
         for kind in ("floor", "history"):
-            case.results[kind].update(stats(samples[case.name, kind]))
+            median_sql = round(statistics.median(sql[case.name, kind]), 2)
+            case.results[kind].update(stats(samples[case.name, kind]), sql_median_ms=median_sql)
 
 
 def check_floor(client: WsgiClient, case: Case) -> dict:
