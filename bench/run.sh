@@ -2,7 +2,7 @@
 # The history benchmark at 100,000 and 1,000,000 tasks (2 attempts each), on SQLite and then on throwaway
 # PostgreSQL clusters (scripts/with-postgres.sh); JSON results go to bench/results/, and the growth table
 # across them is printed at the end.
-#   bash bench/run.sh                             # both databases, both sizes: about 15 minutes on 2 cores
+#   bash bench/run.sh                             # both databases, both sizes: about 10 minutes on 2 cores
 #   SIZES=1000000 bash bench/run.sh --no-admin    # one size; extra arguments go to every run
 set -euo pipefail
 cd "$(dirname "$0")/.."
