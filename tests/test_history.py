@@ -185,3 +185,9 @@ def test_a_dense_prefix_whose_matches_are_old_finds_the_same_rows_both_ways(
     assert dense == sparse
     assert [pk for page in older for pk in page] == wanted
     assert newer == older[-2::-1]  # back through the same pages, newest last
+
+
+def test_like_wildcards_in_a_prefix_match_only_themselves(operator, operator_client):
+    literal = make(operator, 1, file_id="/record/cam_1%/a.mp4", vendor="Huawei")
+    make(operator, 2, file_id="/record/camX1Y/b.mp4", vendor="Huawei")
+    assert ids(operator_client.get("/tasks/", {"q": "/record/cam_1%"})) == [literal.pk]
