@@ -157,20 +157,24 @@ def _walk(client, params) -> tuple[list[list[int]], list[list[int]]]:
     return older, newer
 
 
-@pytest.mark.parametrize("window", [1, 5])
+@pytest.mark.parametrize(("window", "buckets_a_query"), [(1, 64), (5, 64), (5, 1)])
+@pytest.mark.parametrize("sample", ["newest", "oldest"])
 @pytest.mark.parametrize("params", [{"q": "/vod/"}, {"q": "/vod/", "vendor": "Huawei"}], ids=["prefix", "filtered"])
 def test_a_dense_prefix_whose_matches_are_old_finds_the_same_rows_both_ways(
-    operator, operator_client, monkeypatch, params, window
+    operator, operator_client, monkeypatch, params, sample, window, buckets_a_query
 ):
     # Old matches, then many newer tasks that do not match, then three recent matches: the dense path must
     # take the recent ones from its window next to the cursor and the rest from beyond it. File IDs sort
-    # newest first, so the probe's sample holds exactly the newest matches and its bound is tight.
+    # newest first (the probe's sample holds exactly the newest matches: a tight bound) or oldest first.
+    def vod(n: int) -> str:
+        return f"/vod/{999 - n if sample == 'newest' else n:03d}.mp4"
+
     for n in range(14):
-        make(operator, n, file_id=f"/vod/{999 - n}.mp4", vendor="Huawei" if n % 4 else "Tencent")
+        make(operator, n, file_id=vod(n), vendor="Huawei" if n % 4 else "Tencent")
     for n in range(14, 44):
         make(operator, n, file_id=f"/record/cam-{n % 3}/{n:03d}.mp4", vendor="Huawei")
     for n in range(44, 47):
-        make(operator, n, file_id=f"/vod/{999 - n}.mp4", vendor="Huawei")
+        make(operator, n, file_id=vod(n), vendor="Huawei")
     wanted = Task.objects.filter(file_id__startswith="/vod/", **{k: v for k, v in params.items() if k != "q"})
     wanted = list(wanted.order_by("-id").values_list("id", flat=True))
     monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
@@ -179,6 +183,7 @@ def test_a_dense_prefix_whose_matches_are_old_finds_the_same_rows_both_ways(
     monkeypatch.setattr(selectors, "PREFIX_PROBE_LIMIT", 6)
     monkeypatch.setattr(selectors, "PREFIX_WINDOW", window)
     monkeypatch.setattr(selectors, "PREFIX_BUCKET", 4)
+    monkeypatch.setattr(selectors, "PREFIX_BUCKETS_A_QUERY", buckets_a_query)
     dense = _walk(operator_client, params)
 
     older, newer = dense
