@@ -49,8 +49,7 @@ format: install ## Fix what ruff can fix (imports, upgrades) and format the code
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install ## Run the benchmarks: bash bench/run.sh
-	@if [ ! -f bench/run.sh ]; then echo "bench/run.sh does not exist yet: there is no benchmark to run." >&2; exit 1; fi
+bench: install ## Run the history benchmark at 100k and 1M tasks on SQLite and PostgreSQL (bench/run.sh)
 	bash bench/run.sh
 
 clean: ## Remove .venv, staticfiles and caches (keeps db.sqlite3 and .env)

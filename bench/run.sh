@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The history benchmark at full scale (1,000,000 tasks, 2,000,000 attempts), on SQLite and then on a
-# throwaway PostgreSQL cluster (scripts/with-postgres.sh); JSON results go to bench/results/.
-#   bash bench/run.sh                 # both databases, about 10 to 15 minutes on 2 cores
-#   bash bench/run.sh --tasks 100000  # extra arguments go to bench/history.py (both runs)
+# The history benchmark at 100,000 and 1,000,000 tasks (2 attempts each), on SQLite and then on throwaway
+# PostgreSQL clusters (scripts/with-postgres.sh); JSON results go to bench/results/, and the growth table
+# across them is printed at the end.
+#   bash bench/run.sh                             # both databases, both sizes: about 10 minutes on 2 cores
+#   SIZES=1000000 bash bench/run.sh --no-admin    # one size; extra arguments go to every run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,13 @@ python=.venv/bin/python
 [[ -x "$python" ]] || { echo "bench: .venv is missing: run make install first." >&2; exit 1; }
 mkdir -p bench/results
 
-echo "bench: SQLite (a fresh file in a temp dir, deleted afterwards)"
-env -u DATABASE_URL "$python" bench/history.py --output bench/results/sqlite-1m.json "$@"
+name() { if (($1 % 1000000 == 0)); then echo "$(($1 / 1000000))m"; else echo "$(($1 / 1000))k"; fi; }
 
-echo "bench: PostgreSQL (a throwaway cluster, stopped and deleted afterwards)"
-bash scripts/with-postgres.sh "$python" bench/history.py --output bench/results/postgresql-1m.json "$@"
+for tasks in ${SIZES:-100000 1000000}; do
+    echo "bench: SQLite, $tasks tasks (a fresh file in a temp dir, deleted afterwards)"
+    env -u DATABASE_URL "$python" -m bench.history --tasks "$tasks" --output "bench/results/sqlite-$(name "$tasks").json" "$@"
+    echo "bench: PostgreSQL, $tasks tasks (a throwaway cluster, stopped and deleted afterwards)"
+    bash scripts/with-postgres.sh "$python" -m bench.history --tasks "$tasks" \
+        --output "bench/results/postgresql-$(name "$tasks").json" "$@"
+done
+"$python" -m bench.history.report bench/results/*.json

@@ -1,7 +1,7 @@
 """The history benchmark keeps running, and the history page's SQL does not grow with the rows.
 
-The benchmark itself (bench/history.py, a million tasks) is run by hand; here it runs at toy scale so that
-it cannot rot. No timing is asserted: only that it completed and measured every case.
+The benchmark itself (python -m bench.history, a million tasks) is run by hand; here it runs at toy scale
+so that it cannot rot. No timing is asserted: only that it completed, checked and measured every case.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.models import Attempt, State, Task
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED_CASES = {"first_page", "filter", "request_id", "prefix_handful", "prefix_broad", "page_200"}
+CASES = {
+    "first_page",
+    "filter",
+    "request_id",
+    "prefix_handful",
+    "prefix_broad",
+    "page_200",
+    "prefix_threshold",
+    "prefix_old_dense",
+}
 
 
 def test_benchmark_runs_at_small_scale(tmp_path):
@@ -27,8 +36,7 @@ def test_benchmark_runs_at_small_scale(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["TMPDIR"] = str(tmp_path)
     command = [
-        sys.executable,
-        str(ROOT / "bench" / "history.py"),
+        sys.executable, "-m", "bench.history",
         "--tasks", "300",
         "--repeat", "1",
         "--admin-repeat", "1",
@@ -42,19 +50,32 @@ def test_benchmark_runs_at_small_scale(tmp_path):
     assert report["fill"]["tasks"] == 300
     assert report["fill"]["attempts"] == 600
     assert report["machine"]["cpu"] and report["machine"]["django"]
+    assert report["config"]["client"].endswith("WSGIHandler")
     cases = {case["name"]: case for case in report["cases"]}
-    assert cases.keys() >= REQUIRED_CASES
-    for name in REQUIRED_CASES:
-        case = cases[name]
-        history, admin = case["history"], case["admin"]
-        assert history["samples"] == 1 and history["median_ms"] > 0, name
-        assert history["rows"] > 0 and history["queries"] > 0, name
+    assert cases.keys() == CASES
+    for name, case in cases.items():
+        history, floor, admin = case["history"], case["floor"], case["admin"]
+        assert history["samples"] == floor["samples"] == 1 and history["median_ms"] > 0, name
+        assert history["rows"] == floor["rows"] > 0, name  # the floor renders the same rows
+        assert floor["queries"] < history["queries"], name  # ... without the selector's queries
         assert history["selector"]["median_ms"] > 0, name
         assert admin["samples"] == 1 and admin["median_ms"] > 0, name
-        assert isinstance(case["pass"], bool) and case["ratio"] > 0, name
+        assert case["floor_ratio"] == round(history["median_ms"] / floor["median_ms"], 2), name
+        assert case["pass"] == (case["floor_ratio"] <= report["targets"]["floor_ratio"]), name
+        assert case["ratio"] > 0, name
     assert cases["request_id"]["history"]["rows"] == 1
-    assert isinstance(report["all_pass"], bool)
+    assert report["all_pass"] == all(case["pass"] for case in cases.values())
     assert "First page" in run.stdout  # the table was printed
+
+    growth = subprocess.run(
+        [sys.executable, "-m", "bench.history.report", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert growth.returncode == 0, growth.stderr
+    assert "| File ID prefix, dense but old |" in growth.stdout
 
 
 def _add_tasks(user, first: int, count: int) -> None:

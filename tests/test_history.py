@@ -140,3 +140,59 @@ def test_bad_search_input_gets_a_message_not_an_error(operator_client, params):
     response = operator_client.get("/tasks/", params)
     assert response.status_code == 200
     assert 'class="errors"' in response.content.decode()
+
+
+def _walk(client, params) -> tuple[list[list[int]], list[list[int]]]:
+    """Every page of a search, following "Older" to the end, then "Newer" back to the start."""
+    older, url = [], ("/tasks/", params)
+    while url:
+        page = client.get(*url).context["page"]
+        older.append([t.pk for t in page.tasks])
+        url = ("/tasks/", {**params, "before": page.older}) if page.older else None
+    newer, url = [], ("/tasks/", {**params, "after": page.newer}) if page.newer else None
+    while url:
+        page = client.get(*url).context["page"]
+        newer.append([t.pk for t in page.tasks])
+        url = ("/tasks/", {**params, "after": page.newer}) if page.newer else None
+    return older, newer
+
+
+@pytest.mark.parametrize(("window", "buckets_a_query"), [(1, 64), (5, 64), (5, 1)])
+@pytest.mark.parametrize("sample", ["newest", "oldest"])
+@pytest.mark.parametrize("params", [{"q": "/vod/"}, {"q": "/vod/", "vendor": "Huawei"}], ids=["prefix", "filtered"])
+def test_a_dense_prefix_whose_matches_are_old_finds_the_same_rows_both_ways(
+    operator, operator_client, monkeypatch, params, sample, window, buckets_a_query
+):
+    # Old matches, then many newer tasks that do not match, then three recent matches: the dense path must
+    # take the recent ones from its window next to the cursor and the rest from beyond it. File IDs sort
+    # newest first (the probe's sample holds exactly the newest matches: a tight bound) or oldest first.
+    def vod(n: int) -> str:
+        return f"/vod/{999 - n if sample == 'newest' else n:03d}.mp4"
+
+    for n in range(14):
+        make(operator, n, file_id=vod(n), vendor="Huawei" if n % 4 else "Tencent")
+    for n in range(14, 44):
+        make(operator, n, file_id=f"/record/cam-{n % 3}/{n:03d}.mp4", vendor="Huawei")
+    for n in range(44, 47):
+        make(operator, n, file_id=vod(n), vendor="Huawei")
+    wanted = Task.objects.filter(file_id__startswith="/vod/", **{k: v for k, v in params.items() if k != "q"})
+    wanted = list(wanted.order_by("-id").values_list("id", flat=True))
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
+    sparse = _walk(operator_client, params)
+
+    monkeypatch.setattr(selectors, "PREFIX_PROBE_LIMIT", 6)
+    monkeypatch.setattr(selectors, "PREFIX_WINDOW", window)
+    monkeypatch.setattr(selectors, "PREFIX_BUCKET", 4)
+    monkeypatch.setattr(selectors, "PREFIX_BUCKETS_A_QUERY", buckets_a_query)
+    dense = _walk(operator_client, params)
+
+    older, newer = dense
+    assert dense == sparse
+    assert [pk for page in older for pk in page] == wanted
+    assert newer == older[-2::-1]  # back through the same pages, newest last
+
+
+def test_like_wildcards_in_a_prefix_match_only_themselves(operator, operator_client):
+    literal = make(operator, 1, file_id="/record/cam_1%/a.mp4", vendor="Huawei")
+    make(operator, 2, file_id="/record/camX1Y/b.mp4", vendor="Huawei")
+    assert ids(operator_client.get("/tasks/", {"q": "/record/cam_1%"})) == [literal.pk]

@@ -25,7 +25,7 @@ PRODUCTION = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZEGO_", "DATABASE_URL"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ZEGO_", "DATABASE_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -65,6 +65,8 @@ def setting(name: str, **env: str) -> str:
         ({"THUMBS_LOGIN_LOCKOUT_MINUTES": "soon"}, "THUMBS_LOGIN_LOCKOUT_MINUTES", "number of minutes"),
         ({"THUMBS_RESULT_STUCK_AFTER_SECONDS": "15m"}, "THUMBS_RESULT_STUCK_AFTER_SECONDS", "from 60 to 259200"),
         ({"THUMBS_RESULT_STUCK_AFTER_SECONDS": "30"}, "THUMBS_RESULT_STUCK_AFTER_SECONDS", "from 60 to 259200"),
+        ({"DATABASE_CONN_MAX_AGE": "forever"}, "DATABASE_CONN_MAX_AGE", "whole number of seconds"),
+        ({"DATABASE_CONN_MAX_AGE": "-1"}, "DATABASE_CONN_MAX_AGE", "from 0 to 86400"),
     ],
 )
 def test_it_stops_on_a_bad_value_naming_the_variable(env, names, expects):
@@ -137,6 +139,12 @@ def test_check_warns_that_callbacks_are_refused_without_a_callback_secret():
     assert "ZEGO_CALLBACK_SECRET" not in manage("check", **PRODUCTION).stderr
     # Simulator mode has a default, shared with the simulator.
     assert setting("ZEGO_CALLBACK_SECRET", DJANGO_DEBUG="on") == setting("SIMULATOR_CALLBACK_SECRET", DJANGO_DEBUG="on")
+
+
+def test_database_connections_are_kept_between_requests_unless_told_otherwise():
+    assert setting("DATABASES['default']['CONN_MAX_AGE']", **PRODUCTION) == "600"
+    assert setting("DATABASES['default']['CONN_HEALTH_CHECKS']", **PRODUCTION) == "True"
+    assert setting("DATABASES['default']['CONN_MAX_AGE']", **PRODUCTION, DATABASE_CONN_MAX_AGE="0") == "0"
 
 
 def test_check_deploy_is_clean_with_production_settings():
