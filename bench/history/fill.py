@@ -157,12 +157,8 @@ class RowMaker:
                     self.apt,
                     user,
                     None,
-                    *(
-                        ("finished", "FINISH" if tencent else "SUCCEEDED", "", 2, 3, "")
-                        if state == "succeeded"
-                        else ("", "", "", 0, 0, "")
-                    ),
-                )  # fmt: skip
+                    *(self._result(tencent) if state == "succeeded" else ("", "", "", 0, 0, "")),
+                )
             )
         return tasks, attempts
 
