@@ -104,3 +104,25 @@ def test_a_batch_over_the_limit_is_refused(operator):
     with pytest.raises(ValueError, match="at most 20,000"):
         batches.batch_create(user=operator, template=TENCENT, file_ids=[str(n) for n in range(20_001)])
     assert Batch.objects.count() == 0
+
+
+def test_faults_each_end_in_a_state_that_says_what_happened_and_the_counts_add_up(operator, settings):
+    import socket
+
+    from zego_simulator.scripted import NOT_JSON_FILE_ID
+
+    batch = batches.batch_create(user=operator, template=TENCENT, file_ids=["1", HTTP_500_FILE_ID, NOT_JSON_FILE_ID])
+    assert batches.batch_send_next(batch_id=batch.pk)  # "1": sent while ZEGO is up
+    with socket.socket() as probe:  # then ZEGO goes down: a port nobody listens on refuses the connection
+        probe.bind(("127.0.0.1", 0))
+        settings.ZEGO_API_URL = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    while batches.batch_send_next(batch_id=batch.pk):
+        pass
+    tasks = {t.file_id: t for t in Task.objects.filter(batch_items__batch=batch)}
+    assert tasks["1"].state == State.SUCCEEDED
+    for file_id in (HTTP_500_FILE_ID, NOT_JSON_FILE_ID):
+        attempt = tasks[file_id].attempts.get()
+        assert attempt.state == State.UNKNOWN and attempt.transport_error == "connection_refused"
+        assert attempt.may_have_reached is False and "refused the connection" in attempt.transport_detail
+    progress = batches.batch_progress(batch)
+    assert (progress.succeeded, progress.unknown, progress.queued) == (1, 2, 0) and progress.done == progress.total
