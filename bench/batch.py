@@ -100,7 +100,7 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
 
     _reset()
     sim = ZegoSimulator(settings.SIMULATOR_APP_ID, settings.SIMULATOR_SERVER_SECRET, quiet=True).start()
-    refused: list[float] = []  # the simulator's own count of Code 6 answers
+    refused: Counter[str] = Counter()  # the simulator's own count of Code 6 answers, by Action
     admit = sim.app.gateway.admit
 
     def counting_admit(q):
@@ -108,7 +108,7 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
             return admit(q)
         except Reject as e:
             if e.code == 6:
-                refused.append(time.time())
+                refused[(q.all("Action") or [""])[0]] += 1
             raise
 
     sim.app.gateway.admit = counting_admit
@@ -199,7 +199,8 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
         "tightest_21_arrivals_s": None if tightest is None else round(tightest, 4),
         "code_6_attempts": Attempt.objects.filter(code=6).count(),
         "code_6_tasks_latest": Task.objects.filter(latest_code=6).count(),
-        "code_6_simulator": len(refused),
+        "code_6_simulator": refused["MediaThumbnails"],
+        "code_6_simulator_describe": refused["DescribeMediaTask"],  # the workers' result checks
         "web": web_report,
     }
     print(
