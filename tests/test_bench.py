@@ -149,3 +149,30 @@ def test_the_hostile_server_benchmark_runs_at_small_scale(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     cases = json.loads(output.read_text())["cases"]
     assert {name: case["failure"] for name, case in cases.items()} == {"50MB": "too_large", "gzip-bomb": "too_large"}
+
+
+def test_the_batch_benchmark_runs_at_small_scale(tmp_path):
+    output = tmp_path / "batch.json"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [
+        sys.executable, str(ROOT / "bench" / "batch.py"),
+        "--items", "60", "--runs", "1", "--web-rate", "2",
+        "--lines", "400", "--invalid", "8", "--repeat-check", "1",
+        "--scale-items", "200", "--repeat-pages", "1",
+        "--database-url", f"sqlite:///{tmp_path / 'batch.sqlite3'}",
+        "--output", str(output),
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    report = json.loads(output.read_text())
+    drain = report["drain"]["runs"][0]
+    assert drain["batch_sent"] == 60 and sum(drain["batch_states"].values()) == 60
+    assert drain["batch_calls_per_s"] > 0 and drain["web"]["submitted"] > 0
+    assert {"code_6_attempts", "code_6_simulator"} <= drain.keys()
+    validation = report["validation"]
+    assert validation["check"]["with_invalid"]["invalid"] == 8
+    assert validation["form_post"]["status"] == 200 and validation["form_post"]["samples"] == 1
+    pages = report["scale"]["pages"]
+    assert pages["batch_page"]["median_ms"] > 0 and pages["history_by_batch"]["rows"] > 0
+    assert report["machine"]["cpu"]
