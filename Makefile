@@ -32,8 +32,8 @@ install: ## Create .venv with Python 3.12+ and install thumbs with its test tool
 		touch $(STAMP); \
 	fi
 
-run: ## Set up .venv, .env, DB and a login, then serve http://127.0.0.1:8000/ (PORT=N) with the ZEGO simulator
-	@bash scripts/run.sh
+run: install ## Set up .env, DB and a login, then run the Procfile with honcho: http://127.0.0.1:8000/ (PORT=N)
+	@$(PY) manage.py setup --start
 
 test: ## Run the test suite on SQLite, browser tests included (installs Chromium if missing); ARGS="..." goes to pytest
 	@bash scripts/test.sh $(ARGS)
@@ -52,6 +52,6 @@ format: install ## Fix what ruff can fix (imports, upgrades) and format the code
 bench: install ## Run the history benchmark at 100k and 1M tasks on SQLite and PostgreSQL (bench/run.sh)
 	bash bench/run.sh
 
-clean: ## Remove .venv, staticfiles, caches and run logs (keeps db.sqlite3 and .env)
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .run test-results *.egg-info
+clean: ## Remove .venv, staticfiles and caches (keeps db.sqlite3 and .env)
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-results *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

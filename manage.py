@@ -7,6 +7,15 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "thumbs_admin.settings")
+    if sys.argv[1:2] == ["setup"]:
+        # Before the settings load: they read .env at import, and need the key that setup writes there.
+        from thumbs_admin import envfile
+
+        try:
+            for line in envfile.prepare():
+                print(f"setup: {line}")
+        except ValueError as exc:
+            sys.exit(f"thumbs: {exc}")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

@@ -1,9 +1,26 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest
 
-from .models import Attempt, Task
+from .models import Attempt, AuditEntry, Task
 
 
-class AttemptInline(admin.TabularInline):
+class ReadOnlyMixin:
+    """The history is the record: nobody adds, changes or deletes it here, superusers included.
+    Retention, if ever, is a command with its own audit entry."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
@@ -12,7 +29,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Read-only: tasks are made and retried through the console, which records every call."""
 
     list_display = ["id", "created_at", "vendor", "mode", "file_id", "state", "latest_code", "latest_request_id"]
@@ -20,9 +37,14 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["=attempts__request_id", "=attempts__vendor_task_id", "^file_id"]
     list_select_related = ["created_by"]
     inlines = [AttemptInline]
+    actions = None  # no "Delete selected"
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The audit trail, read-only like the history (the console's /audit/ page shows the same)."""
+
+    list_display = ["at", "actor_name", "action", "summary", "task", "remote_addr"]
+    list_filter = ["action"]
+    search_fields = ["=actor_name", "summary"]
+    actions = None

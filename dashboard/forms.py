@@ -9,13 +9,15 @@ thumbs caps them at 100, to millisecond precision.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from .models import State, Task
-from .zego.client import SnapshotType, ThumbnailRequest, Vendor
+from .models import AuditEntry, Result, State, Task
+from .zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
 HUAWEI_FILE_ID_MAX = 1024
@@ -25,7 +27,49 @@ MAX_TIME_POINT_SECONDS = Decimal(999_999)
 INTERVAL_MIN, INTERVAL_MAX = 1, 100
 DEFINITION_MAX = 2**32 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Invisible or direction-changing characters (format, surrogate, private use, line/paragraph separators):
+# U+202E and U+200B can make one File ID look like another in the history.
+_HIDDEN_CATEGORIES = {"Cf", "Cs", "Co", "Zl", "Zp"}
+LAST_DATE = date.max.replace(day=30)  # the history adds a day to "To"
+
+
+def _date_up_to_last(value: date | None) -> date | None:
+    if value and value > LAST_DATE:
+        raise forms.ValidationError(f"Pick a date up to {LAST_DATE:%Y-%m-%d}.")
+    return value
+
+
+def _hidden_character(text: str) -> str | None:
+    for char in text:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
+    return None
+
+
 _SPLIT = re.compile(r"[\s,;]+")
+
+
+def file_id_problem(file_id: str, vendor: str | None = None) -> str | None:
+    """What is wrong with a File ID, or None: the one set of rules for the forms, batches and the CLI.
+    Without a vendor, only the rules that hold for both."""
+    if vendor is None:
+        if len(file_id) > HUAWEI_FILE_ID_MAX:
+            return f"A File ID has at most {HUAWEI_FILE_ID_MAX} characters."
+        if _CONTROL.search(file_id):
+            return "File ID contains a control character (a tab, newline or similar)."
+        hidden = _hidden_character(file_id)
+        if hidden:
+            return (
+                f"File ID contains an invisible or direction-changing character ({hidden}), which can make one "
+                "File ID look like another. Type it again without it."
+            )
+        return None
+    if vendor == Vendor.TENCENT:
+        if not (file_id.isascii() and file_id.isdigit()):
+            return "A Tencent File ID is digits only, such as 1397757897438985100."
+        if len(file_id) > TENCENT_FILE_ID_MAX:
+            return f"A Tencent File ID has at most {TENCENT_FILE_ID_MAX} digits."
+    return None
 
 
 def parse_time_points(raw: str, vendor: str) -> list[str]:
@@ -66,9 +110,9 @@ def parse_time_points(raw: str, vendor: str) -> list[str]:
 
 
 class TaskForm(forms.Form):
-    mode: SnapshotType
+    mode: Mode
     title: str
-    slug: str
+    description: str  # one line for the home page and the form's lead; ZEGO's Type is mode.zego_type
 
     vendor = forms.ChoiceField(
         choices=Task.Vendor.choices,
@@ -116,18 +160,19 @@ class TaskForm(forms.Form):
 
     def clean_file_id(self) -> str:
         file_id = self.cleaned_data["file_id"]
-        if _CONTROL.search(file_id):
-            raise forms.ValidationError("File ID contains a control character (a tab, newline or similar).")
+        problem = file_id_problem(file_id)
+        if problem:
+            raise forms.ValidationError(problem)
         return file_id
 
     def clean(self) -> dict:
         data = super().clean()
         vendor, file_id = data.get("vendor"), data.get("file_id")
+        if file_id and vendor:
+            problem = file_id_problem(file_id, vendor)
+            if problem:
+                self.add_error("file_id", problem)
         if vendor == Vendor.TENCENT:
-            if (file_id and not file_id.isdigit()) or (file_id and not file_id.isascii()):
-                self.add_error("file_id", "A Tencent File ID is digits only, such as 1397757897438985100.")
-            elif file_id and len(file_id) > TENCENT_FILE_ID_MAX:
-                self.add_error("file_id", f"A Tencent File ID has at most {TENCENT_FILE_ID_MAX} digits.")
             if data.get("definition") is None and "definition" not in self.errors:
                 self.add_error("definition", "Tencent needs a Definition: the screenshot template ID.")
         else:
@@ -138,10 +183,10 @@ class TaskForm(forms.Form):
         d = self.cleaned_data
         return ThumbnailRequest(
             vendor=Vendor(d["vendor"]),
-            type=self.mode,
-            file_id=d["file_id"],
+            mode=self.mode,
+            file_id=d.get("file_id", ""),
             definition=d.get("definition"),
-            time_offsets=tuple(Decimal(t) for t in d.get("time_points") or ()),
+            time_points=tuple(Decimal(t) for t in d.get("time_points") or ()),
             interval=d.get("interval"),
         )
 
@@ -157,9 +202,9 @@ class TaskForm(forms.Form):
 
 
 class TimePointsForm(TaskForm):
-    mode = SnapshotType.TIME_OFFSET
-    slug = "time-points"
+    mode = Mode.TIME_POINTS
     title = "Time points"
+    description = "Screenshots at the moments you list."
 
     time_points = forms.CharField(
         label="Time points",
@@ -176,9 +221,9 @@ class TimePointsForm(TaskForm):
 
 
 class IntervalForm(TaskForm):
-    mode = SnapshotType.SAMPLE
-    slug = "interval"
+    mode = Mode.INTERVAL
     title = "Interval"
+    description = "A screenshot every N seconds until the recording ends."
 
     interval = forms.IntegerField(
         label="Interval",
@@ -210,8 +255,8 @@ class IntervalForm(TaskForm):
         return data
 
 
-FORMS: dict[str, type[TaskForm]] = {form.slug: form for form in (TimePointsForm, IntervalForm)}
-FORM_FOR_MODE: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
+# The URL slug of a mode is the mode itself.
+FORMS: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
 
 
 class HistorySearchForm(forms.Form):
@@ -225,10 +270,12 @@ class HistorySearchForm(forms.Form):
     vendor = forms.ChoiceField(choices=[("", "Any vendor"), *Task.Vendor.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), *Task.Mode.choices], required=False)
     state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False)
+    result = forms.ChoiceField(choices=[("", "Any result"), *Result.choices], required=False)
     code = forms.IntegerField(label="Code", required=False, widget=forms.NumberInput(attrs={"placeholder": "Code"}))
     submitter = forms.CharField(label="Submitted by", required=False, max_length=150)
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    batch = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
@@ -245,9 +292,115 @@ class HistorySearchForm(forms.Form):
     def clean_submitter(self) -> str:
         return self.cleaned_data["submitter"].strip()
 
+    def clean_since(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["since"])
+
+    def clean_until(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["until"])
+
     def clean(self) -> dict:
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "“To” is before “From”.")
         return data
+
+
+class AuditSearchForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
+    who = forms.CharField(label="Who", required=False, max_length=150)
+    task = forms.IntegerField(label="Task", required=False, min_value=1, max_value=2**63 - 1)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_who(self) -> str:
+        who = self.cleaned_data["who"].strip()
+        if _CONTROL.search(who):
+            raise forms.ValidationError("The name contains a control character.")
+        return who
+
+    def clean_since(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["since"])
+
+    def clean_until(self) -> date | None:
+        return _date_up_to_last(self.cleaned_data["until"])
+
+
+UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+SHOWN_PROBLEMS = 200
+
+
+class BatchFormMixin(forms.Form):
+    """A mode's form with many File IDs instead of one: pasted one per line, or a text/CSV file."""
+
+    file_ids = forms.CharField(
+        label="File IDs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+        help_text="One per line, up to 20,000. Each is checked with the same rules as the single form.",
+    )
+    upload = forms.FileField(
+        label="Or a text or CSV file",
+        required=False,
+        help_text="One File ID per line, or the first column of a CSV (a header row is skipped).",
+    )
+    send_valid_only = forms.BooleanField(
+        label="Send only the valid lines",
+        required=False,
+        help_text="Leave out the lines listed as invalid or repeated.",
+    )
+
+    def clean(self) -> dict:
+        from .services.batches import MAX_ITEMS, batch_check_lines  # forms sit below services
+
+        data = super().clean()
+        text = self._text(data)
+        vendor = data.get("vendor")
+        self.lines = None
+        if text is None or not vendor:
+            return data
+        lines = batch_check_lines(text, vendor=vendor)
+        self.lines = lines
+        if not lines.valid and not lines.invalid and not lines.duplicates:
+            self.add_error("file_ids", "Paste at least one File ID, or choose a file.")
+        elif not lines.valid:
+            self.add_error("file_ids", "None of these lines can be sent: see the list below.")
+        elif lines.too_many:
+            self.add_error("file_ids", f"{len(lines.valid):,} File IDs: a batch takes at most {MAX_ITEMS:,}.")
+        elif (lines.invalid or lines.duplicates) and not data.get("send_valid_only"):
+            bad = len(lines.invalid) + len(lines.duplicates)
+            self.add_error(
+                "file_ids",
+                f"{bad:,} of {bad + len(lines.valid):,} lines cannot be sent (listed below): fix them, or tick "
+                "“Send only the valid lines”.",
+            )
+        return data
+
+    def _text(self, data: dict) -> str | None:
+        upload = data.get("upload")
+        if upload:
+            if upload.size > UPLOAD_MAX_BYTES:
+                self.add_error("upload", f"The file is over {UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+                return None
+            try:
+                return upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("upload", "The file is not UTF-8 text: save it as UTF-8 (CSV UTF-8) and try again.")
+                return None
+        return data.get("file_ids") or ""
+
+    def template_request(self) -> ThumbnailRequest:
+        """The shared parameters, as a request without a File ID (each item brings its own)."""
+        return self.to_request()
+
+
+def _batch_form(form: type[TaskForm]) -> type[TaskForm]:
+    return type(f"Batch{form.__name__}", (BatchFormMixin, form), {"file_id": None})
+
+
+BATCH_FORMS: dict[str, type[TaskForm]] = {mode: _batch_form(form) for mode, form in FORMS.items()}

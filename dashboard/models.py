@@ -7,27 +7,98 @@ Neither the ServerSecret nor a Signature is ever stored.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
-from .zego.client import SnapshotType, ThumbnailRequest
-from .zego.client import Vendor as ZegoVendor
+from .zego.callbacks import Refusal
 from .zego.codes import CodeInfo, RetryClass, lookup
-
-ACTION = "MediaThumbnails"
+from .zego.types import (
+    MEDIA_THUMBNAILS,
+    REQUEST_ID_MAX,
+    VENDOR_REQUEST_ID_MAX,
+    VENDOR_TASK_ID_MAX,
+    Mode,
+    Outcome,
+    ThumbnailRequest,
+)
+from .zego.types import Vendor as ZegoVendor
 
 
 class State(models.TextChoices):
+    """Whether ZEGO accepted a request: a call's ``Outcome``, plus *sending* while it is in flight.
+
+    Accepted, not "succeeded": what the provider then made of it is the task's ``Result``, and a page must
+    never call a provider failure a success."""
+
+    QUEUED = "queued", "Queued"  # a batch item not sent yet
     SENDING = "sending", "Sending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Unknown"
+    SUCCEEDED = Outcome.SUCCEEDED.value, "Accepted by ZEGO"
+    FAILED = Outcome.FAILED.value, "Failed"
+    UNKNOWN = Outcome.UNKNOWN.value, "Unknown"
+    CANCELLED = "cancelled", "Cancelled"  # a batch item whose batch was cancelled before it was sent
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> State:
+        return cls(outcome.value)
 
 
 RETRYABLE_STATES = (State.FAILED, State.UNKNOWN)
+
+
+def _shown_state(state: str, since: datetime) -> State:
+    """A "sending" row older than services.stale_after() is shown unknown before the sweep marks it so
+    (thumbnails sweep, the Procfile's sweep line): pages read, they do not write."""
+    from .services import stale_after  # services builds on these models
+
+    if state == State.SENDING and since < timezone.now() - stale_after():
+        return State.UNKNOWN
+    return State(state)
+
+
+class Result(models.TextChoices):
+    """What the provider (Tencent VOD or Huawei) made of a task ZEGO accepted; blank until ZEGO accepts."""
+
+    WAITING = "waiting", "Waiting"
+    PROCESSING = "processing", "Processing"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Provider failed"
+    STUCK = "stuck", "Stuck"
+
+    @classmethod
+    def of_status(cls, status: str) -> Result | None:
+        """The result for a provider's own status word (DescribeMediaTask), or None for one it never sends."""
+        return _RESULT_OF_STATUS.get(status.upper())
+
+
+_RESULT_OF_STATUS = {
+    "WAITING": Result.WAITING,
+    "PROCESSING": Result.PROCESSING,
+    "FINISH": Result.FINISHED,
+    "SUCCEEDED": Result.FINISHED,
+    "FAIL": Result.FAILED,
+    "FAILED": Result.FAILED,
+    "CANCELED": Result.FAILED,
+    "NO_TASK": Result.FAILED,
+}
+FINAL_RESULTS = (Result.FINISHED, Result.FAILED)
+PENDING_RESULTS = (Result.WAITING, Result.PROCESSING)
+
+
+def _shown_result(result: str, accepted_at: datetime) -> Result | None:
+    """A result still pending past services.stuck_after() is shown stuck before the worker flags it (it
+    may not be running): pages read, they do not write."""
+    from .services.results import stuck_after  # services builds on these models
+
+    if not result:
+        return None
+    if result in PENDING_RESULTS and accepted_at < timezone.now() - stuck_after():
+        return Result.STUCK
+    return Result(result)
 
 
 class Task(models.Model):
@@ -36,8 +107,8 @@ class Task(models.Model):
         HUAWEI = ZegoVendor.HUAWEI.value, "Huawei"
 
     class Mode(models.TextChoices):
-        TIME_POINTS = SnapshotType.TIME_OFFSET.value, "Time points"
-        INTERVAL = SnapshotType.SAMPLE.value, "Interval"
+        TIME_POINTS = Mode.TIME_POINTS.value, "Time points"
+        INTERVAL = Mode.INTERVAL.value, "Interval"
 
     vendor = models.CharField(max_length=16, choices=Vendor.choices)
     mode = models.CharField(max_length=32, choices=Mode.choices)
@@ -51,18 +122,35 @@ class Task(models.Model):
     resubmitted_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmissions"
     )
-    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # One-time token of the form that made this task (double-submit protection), unique per submitter.
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
     state_changed_at = models.DateTimeField(default=timezone.now)
     latest_code = models.IntegerField("code", null=True, blank=True)
     latest_message = models.TextField(blank=True)
-    latest_request_id = models.CharField("RequestId", max_length=128, blank=True)
-    vendor_task_id = models.CharField("vendor task id", max_length=255, blank=True)
+    latest_request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    vendor_task_id = models.CharField("vendor task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
+
+    # What the provider made of it (DescribeMediaTask polling, "ask ZEGO again", the snapshot callback).
+    result = models.CharField(max_length=16, choices=Result.choices, blank=True)
+    result_status = models.CharField("provider status", max_length=32, blank=True)  # FINISH, SUCCEEDED...
+    result_message = models.TextField("provider message", blank=True)
+    result_checked_at = models.DateTimeField(null=True, blank=True)
+    result_checks = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)  # null: nothing to ask (final, stuck, not accepted)
+    screenshot_count = models.PositiveIntegerField(default=0)
+
+    # Automatic retry of a transient failure: when the next one is due, or why there will be none.
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    retry_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "submission_token"], name="task_submission_token_per_user")
+        ]
         permissions = [
             ("submit_task", "Can submit screenshot tasks"),
             ("retry_task", "Can retry screenshot tasks"),
@@ -76,6 +164,9 @@ class Task(models.Model):
             models.Index(fields=["created_by", "-id"], name="task_created_by"),
             models.Index(fields=["created_at"], name="task_created_at"),
             models.Index(fields=["state", "state_changed_at"], name="task_state_changed"),
+            models.Index(fields=["result", "-id"], name="task_result"),
+            models.Index(fields=["next_check_at"], name="task_next_check", condition=Q(next_check_at__isnull=False)),
+            models.Index(fields=["next_retry_at"], name="task_next_retry", condition=Q(next_retry_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -84,25 +175,39 @@ class Task(models.Model):
     def to_request(self) -> ThumbnailRequest:
         return ThumbnailRequest(
             vendor=ZegoVendor(self.vendor),
-            type=SnapshotType(self.mode),
+            mode=Mode(self.mode),
             file_id=self.file_id,
             definition=self.definition,
-            time_offsets=tuple(Decimal(t) for t in self.time_points),
+            time_points=tuple(Decimal(t) for t in self.time_points),
             interval=self.interval,
         )
 
     @property
     def code_info(self) -> CodeInfo | None:
-        return None if self.latest_code is None else lookup(ACTION, self.latest_code)
+        return None if self.latest_code is None else lookup(MEDIA_THUMBNAILS, self.latest_code)
+
+    @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.state_changed_at)
 
     @property
     def can_retry(self) -> bool:
-        return self.state in RETRYABLE_STATES
+        # task_retry accepts a stale "sending" task too: offer it wherever the page shows one as unknown.
+        return self.display_state in RETRYABLE_STATES
 
     @property
     def retry_needs_confirmation(self) -> bool:
         info = self.code_info
         return self.state == State.FAILED and info is not None and info.retry is RetryClass.PERMANENT
+
+    @property
+    def display_result(self) -> Result | None:
+        return _shown_result(self.result, self.state_changed_at)
+
+    @property
+    def can_ask(self) -> bool:
+        """ZEGO accepted it, so DescribeMediaTask can be asked about its vendor task."""
+        return self.state == State.SUCCEEDED and bool(self.vendor_task_id)
 
     @property
     def time_points_display(self) -> str:
@@ -113,6 +218,9 @@ class Attempt(models.Model):
     class Reason(models.TextChoices):
         SUBMIT = "submit", "Submit"
         RETRY = "retry", "Retry"
+        BATCH = "batch", "Batch"
+        BULK_RETRY = "bulk_retry", "Bulk retry"
+        AUTO = "auto", "Automatic retry"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -124,9 +232,9 @@ class Attempt(models.Model):
 
     nonce = models.CharField("SignatureNonce", max_length=16)
     timestamp = models.BigIntegerField("Timestamp")
-    request_id = models.CharField("RequestId", max_length=128, blank=True)
-    vendor_task_id = models.CharField(max_length=255, blank=True)
-    vendor_request_id = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    vendor_task_id = models.CharField(max_length=VENDOR_TASK_ID_MAX, blank=True)
+    vendor_request_id = models.CharField(max_length=VENDOR_REQUEST_ID_MAX, blank=True)
     code = models.IntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -149,4 +257,257 @@ class Attempt(models.Model):
 
     @property
     def code_info(self) -> CodeInfo | None:
-        return None if self.code is None else lookup(ACTION, self.code)
+        return None if self.code is None else lookup(MEDIA_THUMBNAILS, self.code)
+
+    @property
+    def display_state(self) -> State:
+        return _shown_state(self.state, self.started_at)
+
+
+class ResultCheck(models.Model):
+    """One answer about a task's result: a DescribeMediaTask call (polled or asked for) or a callback."""
+
+    class Source(models.TextChoices):
+        POLL = "poll", "Polled"
+        ASK = "ask", "Asked by an operator"
+        CALLBACK = "callback", "Callback"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="checks")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    at = models.DateTimeField(default=timezone.now)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField("provider status", max_length=32, blank=True)
+    message = models.TextField(blank=True)
+    code = models.IntegerField(null=True, blank=True)
+    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    transport_error = models.CharField(max_length=32, blank=True)
+    transport_detail = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        indexes = [models.Index(fields=["task", "-at"], name="resultcheck_task_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} check of task #{self.task_id}: {self.status or self.transport_error}"
+
+
+class Screenshot(models.Model):
+    """One screenshot a provider made: a URL (Tencent) or an OBS object path (Huawei)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="screenshots")
+    position = models.PositiveIntegerField()
+    url = models.CharField(max_length=2048, blank=True)
+    file_name = models.CharField(max_length=1024, blank=True)
+    offset_ms = models.BigIntegerField(null=True, blank=True)  # the time point, when the provider says it
+    source = models.CharField(max_length=16, choices=ResultCheck.Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # No unique index over the locations: a 2 KB URL is past PostgreSQL's index row limit. The service
+        # that records screenshots skips ones the task already has.
+        ordering = ["task", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"screenshot {self.position} of task #{self.task_id}"
+
+
+class RefusedCallback(models.Model):
+    """A snapshot callback that was not recorded on a task, for the operator's list (newest kept)."""
+
+    class Reason(models.TextChoices):
+        NO_SECRET = Refusal.NO_SECRET.value, "No callback secret set"
+        EMPTY = Refusal.EMPTY.value, "Empty body"
+        OVERSIZED = Refusal.OVERSIZED.value, "Body too large"
+        NOT_JSON = Refusal.NOT_JSON.value, "Body not JSON"
+        MISSING_FIELD = Refusal.MISSING_FIELD.value, "Field missing"
+        BAD_FIELD = Refusal.BAD_FIELD.value, "Field invalid"
+        BAD_PICTURE_LIST = Refusal.BAD_PICTURE_LIST.value, "Bad snapshot_pic_list"
+        BAD_SIGNATURE = Refusal.BAD_SIGNATURE.value, "Bad signature"
+        STALE = Refusal.STALE.value, "Timestamp too far off"
+        SIGNATURE_REUSED = Refusal.SIGNATURE_REUSED.value, "Signature reused"
+        UNKNOWN_TASK = Refusal.UNKNOWN_TASK.value, "Unknown task"
+
+    received_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    message = models.CharField(max_length=300, blank=True)  # what the sender was told
+    http_status = models.PositiveSmallIntegerField("answered")
+    remote_address = models.CharField(max_length=64, blank=True)
+    vendor = models.CharField(max_length=16, blank=True)  # as sent: tencent or hw
+    zego_task_id = models.CharField("ZEGO task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
+    body_excerpt = models.TextField(blank=True)  # masked: never the callback secret or a signature
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"refused callback #{self.pk}: {self.get_reason_display()}"
+
+    @property
+    def answered_ok(self) -> bool:
+        return 200 <= self.http_status < 300
+
+
+class CallbackReceipt(models.Model):
+    """A snapshot callback recorded on a task: what makes a second delivery of it change nothing.
+
+    Holds digests only: ``delivery`` names the signature (each is accepted once, since it does not cover the
+    body), ``content`` what the callback said (a re-signed retry of the same news is a duplicate too).
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    delivery = models.CharField(max_length=64, unique=True)
+    content = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "content"], name="callbackreceipt_task_content")]
+
+    def __str__(self) -> str:
+        return f"callback receipt for task #{self.task_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when: append-only. Nothing in the console or the admin changes or deletes an entry."""
+
+    class Action(models.TextChoices):
+        TASK_SUBMIT = "task_submit", "Submitted a task"
+        TASK_RESUBMIT = "task_resubmit", "Edited and resubmitted a task"
+        TASK_RETRY = "task_retry", "Retried a task"
+        RESULT_ASK = "result_ask", "Asked ZEGO again"
+        BATCH_SUBMIT = "batch_submit", "Submitted a batch"
+        BULK_RETRY = "bulk_retry", "Started a bulk retry"
+        BATCH_CANCEL = "batch_cancel", "Cancelled a batch"
+        CALLBACK_REFUSED = "callback_refused", "Refused a callback"
+        SIGNIN_FAILED = "signin_failed", "Sign-in failed"
+        SIGNIN_LOCKED = "signin_locked", "Sign-in locked out"
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        ROLE_ADDED = "role_added", "Role added"
+        ROLE_REMOVED = "role_removed", "Role removed"
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The account that acted; its name is kept too (an unknown name for a failed sign-in, "system" for the
+    # worker), so the entry reads the same whatever happens to the account later.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries")
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action"),
+            models.Index(fields=["actor_name", "-id"], name="audit_actor"),
+            models.Index(fields=["task", "-id"], name="audit_task"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"
+
+
+class Batch(models.Model):
+    """Many tasks sent by the workers at ZEGO's pace: a batch submission, or a bulk retry of a frozen set."""
+
+    class Kind(models.TextChoices):
+        SUBMIT = "submit", "Batch submission"
+        RETRY = "retry", "Bulk retry"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # A submission's shared parameters (vendor, mode, definition, time points, interval); a bulk retry's
+    # frozen filter (the history query string) and whether permanent codes were included.
+    parameters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time token: the same batch form posted twice makes one batch.
+    submission_token = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "submission_token"], name="batch_submission_token_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.total} tasks)"
+
+
+class BatchItem(models.Model):
+    """One task of a batch. Its attempt is written (state sending) in the same transaction that claims the
+    item, before the call: an item is never sent unrecorded, nor claimed twice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"  # a bulk retry's task that was no longer retryable when its turn came
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="batch_items")
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempt = models.ForeignKey(Attempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [models.UniqueConstraint(fields=["batch", "task"], name="batchitem_batch_task")]
+        indexes = [
+            models.Index(fields=["batch", "status", "position"], name="batchitem_next"),
+            models.Index(fields=["task", "batch"], name="batchitem_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.position} of batch #{self.batch_id}"
+
+
+class WorkerTick(models.Model):
+    """The worker's periodic work (dashboard/tasks.py ``tick``): when it is next due, when it last ran.
+
+    One row per job ("tick", and "tidy" for what the tick does hourly). A tick claims its turn with a
+    conditional UPDATE of ``due_at``, so that of two tick chains (two workers started at once) only one
+    goes on; a ``due_at`` long past means that no chain is running.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    due_at = models.DateTimeField()
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"worker {self.name}, next due {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PacingSlot(models.Model):
+    """The shared rate limit toward ZEGO: one row per (AppID, API action), holding the next free send time.
+
+    Every process (web, workers, commands) claims its turn here through ``dashboard.pacing.DatabasePacer``,
+    so that all of them together stay under ZEGO's 20 calls/s. Times are Unix seconds on the database's
+    clock (PostgreSQL) or this machine's (SQLite).
+    """
+
+    app_id = models.BigIntegerField("AppID")
+    action = models.CharField(max_length=64)
+    next_free = models.FloatField(default=0.0)
+    slow_until = models.FloatField(default=0.0)  # after a Code 6: go slower until then
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app_id", "action"], name="pacingslot_app_action")]
+
+    def __str__(self) -> str:
+        return f"pacing of {self.action} for AppID {self.app_id}"

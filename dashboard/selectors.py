@@ -39,40 +39,71 @@ class HistoryPage:
 def task_history(
     *,
     q: str = "",
+    before: int | None = None,
+    after: int | None = None,
+    page_size: int | None = None,
+    **filters: object,
+) -> HistoryPage:
+    page_size = page_size or PAGE_SIZE
+    qs = _filtered(**filters)
+    if qs is None:
+        return HistoryPage(tasks=[], newer=None, older=None)
+    qs = qs.select_related("created_by")
+    if q:
+        filtered = any(v not in ("", None) for v in filters.values())
+        return _search_page(qs, q, filtered=filtered, before=before, after=after, page_size=page_size)
+    return _keyset_page(qs, before=before, after=after, page_size=page_size)
+
+
+def tasks_matching(*, q: str = "", **filters: object) -> QuerySet[Task]:
+    """Every task the history's filters match, unpaged (bulk retry): the same filters, and the search's
+    meaning (exact RequestId or vendor task id of any attempt, File ID exact or by prefix) without its paging
+    shortcuts."""
+    qs = _filtered(**filters)
+    if qs is None:
+        return Task.objects.none()
+    if q:
+        ids = Attempt.objects.filter(Q(request_id=q) | Q(vendor_task_id=q)).values("task_id")
+        qs = qs.filter(Q(pk__in=ids) | _prefix_range(q))
+    return qs
+
+
+def _filtered(
+    *,
     vendor: str = "",
     mode: str = "",
     state: str = "",
+    result: str = "",
     code: int | None = None,
     submitter: str = "",
     since: date | None = None,
     until: date | None = None,
-    before: int | None = None,
-    after: int | None = None,
-    page_size: int | None = None,
-) -> HistoryPage:
-    page_size = page_size or PAGE_SIZE
-    qs = Task.objects.select_related("created_by")
+    batch: int | None = None,
+) -> QuerySet[Task] | None:
+    """The history's filters other than the search box; None when they cannot match anything."""
+    qs = Task.objects.all()
+    if batch is not None:
+        qs = qs.filter(batch_items__batch_id=batch)
     if vendor:
         qs = qs.filter(vendor=vendor)
     if mode:
         qs = qs.filter(mode=mode)
     if state:
         qs = qs.filter(state=state)
+    if result:
+        qs = qs.filter(result=result)  # the task_result index
     if code is not None:
         qs = qs.filter(latest_code=code)
     if submitter:
         user_id = get_user_model().objects.filter(username=submitter).values_list("pk", flat=True).first()
         if user_id is None:
-            return HistoryPage(tasks=[], newer=None, older=None)
+            return None
         qs = qs.filter(created_by_id=user_id)
     if since:
         qs = qs.filter(created_at__gte=_day_start(since))
     if until:
         qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
-    if q:
-        filtered = any(v not in ("", None) for v in (vendor, mode, state, code, submitter, since, until))
-        return _search_page(qs, q, filtered=filtered, before=before, after=after, page_size=page_size)
-    return _keyset_page(qs, before=before, after=after, page_size=page_size)
+    return qs
 
 
 def _keyset_page(qs: QuerySet[Task], *, before: int | None, after: int | None, page_size: int) -> HistoryPage:

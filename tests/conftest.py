@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import time
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
-from dashboard.simulator import ZegoSimulator
-from dashboard.zego import client as zego_client
+from dashboard import services
+from dashboard.models import Attempt, State, Task
+from dashboard.zego.pacing import process_pacer
+from zego_simulator import ZegoSimulator
 
 PASSWORD = "correct-horse-battery-staple"
 _roles_migration = importlib.import_module("dashboard.migrations.0002_roles")
@@ -27,10 +32,44 @@ def simulator():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # the overview is cached for a few seconds: no test sees another's
+
+
+@pytest.fixture(autouse=True)
 def _zego_at_simulator(settings, simulator):
     settings.ZEGO_API_URL = simulator.url
     simulator.reset_scripts()
-    zego_client._limiters.clear()
+    process_pacer.reset()
+
+
+class FakeClock:
+    """Seconds that move only when a test says so, or when slept on; starts at the current Unix second
+    (the simulator checks timestamps against it). Guards against code that sleeps without progress."""
+
+    def __init__(self, max_sleeps: int = 10_000) -> None:
+        self.now = float(int(time.time()))
+        self.sleeps: list[float] = []
+        self.max_sleeps = max_sleeps
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        assert len(self.sleeps) <= self.max_sleeps, "slept again and again without making progress"
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
 
 
 def _user(username: str, *, group: str | None = None, superuser: bool = False) -> User:
@@ -70,3 +109,24 @@ def operator_client(client, operator):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
+
+
+@pytest.fixture
+def stale_sending_task(operator) -> Task:
+    """A task whose sender died mid-call: still "sending", past the time the client could still answer."""
+    long_ago = timezone.now() - services.stale_after() - timedelta(seconds=1)
+    task = Task.objects.create(
+        vendor="Tencent",
+        mode=Task.Mode.TIME_POINTS,
+        file_id="1397757897438985100",
+        definition=10,
+        time_points=["1"],
+        created_by=operator,
+        state=State.SENDING,
+        state_changed_at=long_ago,
+        attempt_count=1,
+    )
+    Attempt.objects.create(
+        task=task, number=1, reason="submit", created_by=operator, nonce="0" * 16, timestamp=1, started_at=long_ago
+    )
+    return task

@@ -139,3 +139,13 @@ def test_history_query_count_does_not_grow_with_rows(operator_client, operator, 
     if "q" not in params or params["q"] == "/record/":
         assert many_rows > few_rows  # the page really got fuller
     assert many_queries == few_queries
+
+
+def test_the_hostile_server_benchmark_runs_at_small_scale(tmp_path):
+    output = tmp_path / "hostile.json"
+    command = [sys.executable, str(ROOT / "bench" / "hostile.py"), "--cases", "50MB,gzip-bomb",
+               "--body-mb", "2", "--bomb-mb", "8", "--output", str(output)]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cases = json.loads(output.read_text())["cases"]
+    assert {name: case["failure"] for name, case in cases.items()} == {"50MB": "too_large", "gzip-bomb": "too_large"}

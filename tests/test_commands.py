@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from dashboard.models import Task
-from dashboard.simulator import MISSING_FILE_ID
+from zego_simulator.scripted import MISSING_FILE_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,17 @@ def test_the_roles_exist_with_the_right_permissions(db):
     operator = set(Group.objects.get(name="operator").permissions.values_list("codename", flat=True))
     assert {"view_task"} <= viewer and not {"submit_task", "retry_task"} & viewer
     assert {"view_task", "submit_task", "retry_task"} <= operator
+
+
+def test_sweep_marks_a_stale_sending_attempt_unknown_once(stale_sending_task):
+    task = stale_sending_task
+    assert run("sweep") == "Marked 1 stale attempt(s) unknown.\n"
+    task.refresh_from_db()
+    assert task.state == "unknown" and task.attempts.get().state == "unknown"
+    assert run("sweep") == "Marked 0 stale attempt(s) unknown.\n"
+
+
+@pytest.mark.parametrize("every", ["0", "-5", "nan", "inf"])
+def test_sweep_refuses_an_interval_that_is_not_a_sensible_number_of_seconds(every):
+    with pytest.raises(CommandError, match="--every"):
+        run(f"sweep --every={every}")

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from dashboard.forms import IntervalForm, TimePointsForm
-from dashboard.zego.client import SnapshotType, Vendor
+from dashboard.zego.types import Mode, Vendor
 
 
 def tencent_points(**overrides):
@@ -22,8 +22,8 @@ def test_it_turns_a_tencent_time_point_form_into_the_api_request():
     form = tencent_points(time_points="1\n2.50\n10")
     assert form.is_valid(), form.errors
     request = form.to_request()
-    assert request.vendor is Vendor.TENCENT and request.type is SnapshotType.TIME_OFFSET
-    assert request.time_offsets == (Decimal("1"), Decimal("2.5"), Decimal("10"))
+    assert request.vendor is Vendor.TENCENT and request.mode is Mode.TIME_POINTS
+    assert request.time_points == (Decimal("1"), Decimal("2.5"), Decimal("10"))
     assert request.definition == 10 and request.interval is None
 
 
@@ -91,7 +91,7 @@ def test_it_accepts_a_huawei_interval_and_ignores_definition():
     form = huawei_interval(definition="10")
     assert form.is_valid(), form.errors
     request = form.to_request()
-    assert (request.type, request.interval, request.definition) == (SnapshotType.SAMPLE, 5, None)
+    assert (request.mode, request.interval, request.definition) == (Mode.INTERVAL, 5, None)
 
 
 def test_it_ignores_interval_for_tencent_which_samples_by_template():

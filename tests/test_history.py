@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def make(user, n, *, file_id="1397", vendor="Tencent", state=State.SUCCEEDED, code=0, created_at=None):
     task = Task.objects.create(
         vendor=vendor,
-        mode="SnapshotByTimeOffset",
+        mode=Task.Mode.TIME_POINTS,
         file_id=file_id,
         created_by=user,
         state=state,

@@ -15,7 +15,9 @@ from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 
 from dashboard.models import Attempt, Task
-from dashboard.zego.client import SnapshotType, ThumbnailRequest, Vendor, ZegoClient, ZegoConfig
+from dashboard.zego.client import ZegoClient
+from dashboard.zego.pacing import ProcessPacer
+from dashboard.zego.types import Mode, ThumbnailRequest, Vendor, ZegoConfig
 
 SECRET = "c0ffee00deadbeef5ca1ab1e0ddba11a"
 URL = "https://rtc-api.zego.im/"
@@ -78,7 +80,7 @@ def test_it_keeps_the_secret_and_signatures_out_of_db_logs_and_pages(real_zego, 
 
 
 def test_an_error_report_from_inside_the_client_shows_neither(monkeypatch):
-    client = ZegoClient(ZegoConfig(app_id=1, server_secret=SECRET, api_url=URL))
+    client = ZegoClient(ZegoConfig(app_id=1, server_secret=SECRET, api_url=URL), pacer=ProcessPacer())
 
     def explode(*args, **kwargs):
         raise RuntimeError("unexpected")
@@ -86,7 +88,7 @@ def test_an_error_report_from_inside_the_client_shows_neither(monkeypatch):
     monkeypatch.setattr(client._session, "get", explode)
     request = RequestFactory().get("/tasks/")
     try:
-        client.media_thumbnails(ThumbnailRequest(Vendor.HUAWEI, SnapshotType.SAMPLE, "/a.mp4", interval=5))
+        client.media_thumbnails(ThumbnailRequest(Vendor.HUAWEI, Mode.INTERVAL, "/a.mp4", interval=5))
     except RuntimeError:
         report = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
     else:

@@ -13,15 +13,15 @@ from django.utils import timezone
 
 from dashboard import services
 from dashboard.models import Attempt, State, Task
-from dashboard.simulator import FLAKY_FILE_ID, HTTP_500_FILE_ID, MISSING_FILE_ID, SLOW_FILE_ID
-from dashboard.zego.client import SnapshotType, ThumbnailRequest, Vendor
+from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
+from zego_simulator.scripted import FLAKY_FILE_ID, HTTP_500_FILE_ID, MISSING_FILE_ID, SLOW_FILE_ID
 
 pytestmark = pytest.mark.django_db
 
 
 def tencent(file_id: str = "1397757897438985100") -> ThumbnailRequest:
     return ThumbnailRequest(
-        Vendor.TENCENT, SnapshotType.TIME_OFFSET, file_id, definition=10, time_offsets=(Decimal(1), Decimal("2.5"))
+        Vendor.TENCENT, Mode.TIME_POINTS, file_id, definition=10, time_points=(Decimal(1), Decimal("2.5"))
     )
 
 
@@ -97,7 +97,7 @@ def test_it_refuses_to_retry_a_succeeded_task(operator):
 
 
 def test_it_refuses_to_retry_a_task_still_sending(operator):
-    task = Task.objects.create(vendor="Tencent", mode="SnapshotByTimeOffset", file_id="1", created_by=operator)
+    task = Task.objects.create(vendor="Tencent", mode=Task.Mode.TIME_POINTS, file_id="1", created_by=operator)
     with pytest.raises(services.RetryRefused, match="still sending"):
         services.task_retry(user=operator, task=task)
 
@@ -115,7 +115,7 @@ def test_it_turns_an_abandoned_sending_attempt_into_unknown(operator):
     long_ago = timezone.now() - services.stale_after() - timedelta(seconds=1)
     task = Task.objects.create(
         vendor="Tencent",
-        mode="SnapshotByTimeOffset",
+        mode=Task.Mode.TIME_POINTS,
         file_id="1",
         created_by=operator,
         state=State.SENDING,
@@ -125,7 +125,7 @@ def test_it_turns_an_abandoned_sending_attempt_into_unknown(operator):
         time_points=["1"],
     )
     Attempt.objects.create(task=task, number=1, reason="submit", created_by=operator, nonce="0" * 16, timestamp=1)
-    fresh = Task.objects.create(vendor="Tencent", mode="SnapshotByTimeOffset", file_id="2", created_by=operator)
+    fresh = Task.objects.create(vendor="Tencent", mode=Task.Mode.TIME_POINTS, file_id="2", created_by=operator)
     assert services.attempts_expire_stale() == 1
     task.refresh_from_db()
     fresh.refresh_from_db()
@@ -139,8 +139,9 @@ def test_a_late_answer_for_an_expired_attempt_does_not_overwrite_the_newer_one(o
     task = services.task_submit(user=operator, request=tencent(FLAKY_FILE_ID)).task
     services.task_retry(user=operator, task=task)
     old = task.attempts.get(number=1)
-    from dashboard.zego.client import CallResult
+    from dashboard.services import tasks as task_services
+    from dashboard.zego.types import CallResult
 
-    services._record(task, old, CallResult(action="MediaThumbnails", code=1000, message="late"))
+    task_services._record(task, old, CallResult(action="MediaThumbnails", code=1000, message="late"))
     task.refresh_from_db()
     assert task.state == State.SUCCEEDED and task.attempt_count == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import select
 import signal
 import socket
@@ -26,17 +27,13 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
 from dashboard.zego import signing
-from dashboard.zego.client import (
-    FailureKind,
-    Outcome,
-    SnapshotType,
-    ThumbnailRequest,
-    Vendor,
-    ZegoClient,
-    ZegoConfig,
-)
+from dashboard.zego.client import ZegoClient
+from dashboard.zego.pacing import ProcessPacer
+from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
+from tests.conftest import FakeClock
+from zego_simulator import Reply, ZegoSimulator
+from zego_simulator.scripted import SCRIPTED_FILE_IDS
 
 APP_ID = 1000001
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -45,22 +42,9 @@ TENCENT_FILE = "1397757897438985100"
 HUAWEI_FILE = "/record/pickrecord/command_record/test/2024-11-13-06-10-48.mp4"
 
 
-class FakeClock:
-    """Unix seconds that move only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(fake_clock: FakeClock) -> FakeClock:
+    return fake_clock
 
 
 @pytest.fixture
@@ -93,7 +77,8 @@ def client_for(sim: ZegoSimulator, *, secret: str = SECRET, app_id: int = APP_ID
             timeout_seconds=timeout,
             connect_timeout_seconds=2,
             rate_limit_per_second=1000,
-        )
+        ),
+        pacer=ProcessPacer(),  # its own, in memory: these tests use no database
     )
 
 
@@ -105,15 +90,15 @@ def zego(sim: ZegoSimulator) -> ZegoClient:
 def tencent_points(file_id: str = TENCENT_FILE, *offsets: str) -> ThumbnailRequest:
     return ThumbnailRequest(
         vendor=Vendor.TENCENT,
-        type=SnapshotType.TIME_OFFSET,
+        mode=Mode.TIME_POINTS,
         file_id=file_id,
         definition=10,
-        time_offsets=tuple(Decimal(t) for t in offsets or ("1",)),
+        time_points=tuple(Decimal(t) for t in offsets or ("1",)),
     )
 
 
 def huawei_sample(file_id: str = HUAWEI_FILE, interval: int = 2) -> ThumbnailRequest:
-    return ThumbnailRequest(vendor=Vendor.HUAWEI, type=SnapshotType.SAMPLE, file_id=file_id, interval=interval)
+    return ThumbnailRequest(vendor=Vendor.HUAWEI, mode=Mode.INTERVAL, file_id=file_id, interval=interval)
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, Any, bytes]:
@@ -544,13 +529,13 @@ def test_it_lists_one_thumbnail_per_time_point_and_six_for_a_sample(
     points = zego.media_thumbnails(
         ThumbnailRequest(
             vendor=Vendor.HUAWEI,
-            type=SnapshotType.TIME_OFFSET,
+            mode=Mode.TIME_POINTS,
             file_id=HUAWEI_FILE,
-            time_offsets=(Decimal(0), Decimal(4)),
+            time_points=(Decimal(0), Decimal(4)),
         )
     ).vendor_task_id
     sample = zego.media_thumbnails(
-        ThumbnailRequest(vendor=Vendor.TENCENT, type=SnapshotType.SAMPLE, file_id=TENCENT_FILE, definition=10)
+        ThumbnailRequest(vendor=Vendor.TENCENT, mode=Mode.INTERVAL, file_id=TENCENT_FILE, definition=10)
     ).vendor_task_id
     clock.advance(3)
 
@@ -660,6 +645,7 @@ def test_it_exports_the_scripted_file_id_table() -> None:
         "9990500",
         "9990200",
         "9990999",
+        "9990777",
     }
     assert all(file_id.isdigit() and description for file_id, description in SCRIPTED_FILE_IDS.items())
 
@@ -734,6 +720,22 @@ def test_it_accepts_9990999_then_reports_the_task_failed(
     assert fetch(f"{sim.url}thumbs/{tencent.vendor_task_id}/1.png")[0] == 404
 
 
+def test_it_accepts_9990777_and_keeps_the_task_processing_for_ever(
+    sim: ZegoSimulator, zego: ZegoClient, clock: FakeClock
+) -> None:
+    tencent = zego.media_thumbnails(tencent_points("9990777"))
+    huawei = zego.media_thumbnails(huawei_sample("9990777"))
+    waiting = zego.describe_media_task(task_id=tencent.vendor_task_id, vendor=Vendor.TENCENT)
+    clock.advance(500)  # long past any other task's three seconds (and within the gateway's 10 minutes)
+    tencent_later = zego.describe_media_task(task_id=tencent.vendor_task_id, vendor=Vendor.TENCENT)
+    huawei_later = zego.describe_media_task(task_id=huawei.vendor_task_id, vendor=Vendor.HUAWEI)
+
+    assert (tencent.code, huawei.code) == (0, 0)
+    assert waiting.status == "WAITING"
+    assert (tencent_later.status, tencent_later.thumbnail_urls, tencent_later.finished) == ("PROCESSING", (), False)
+    assert (huawei_later.status, huawei_later.file_names, huawei_later.end_time) == ("PROCESSING", (), "")
+
+
 # --- HTTP edges --------------------------------------------------------------------------------------------
 
 
@@ -758,13 +760,17 @@ def test_it_answers_405_to_anything_but_get(sim: ZegoSimulator, method: str) -> 
 def test_it_answers_500_json_when_a_handler_breaks_and_keeps_serving(
     sim: ZegoSimulator, zego: ZegoClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(query: object) -> None:
-        raise RuntimeError("simulated bug")
+    handle = sim.app.handle
 
-    monkeypatch.setattr(sim, "_describe", broken)
+    def broken_describe(path: str) -> Reply:
+        if "DescribeMediaTask" in path:
+            raise RuntimeError("simulated bug")
+        return handle(path)
+
+    monkeypatch.setattr(sim.app, "handle", broken_describe)
     common = common_params("DescribeMediaTask")
 
-    with caplog.at_level(logging.ERROR, logger="dashboard.simulator"):
+    with caplog.at_level(logging.ERROR, logger="zego_simulator"):
         status, headers, body = fetch(f"{sim.url}?{urlencode(common)}&Vendor=Tencent&TaskId=x")
 
     assert status == 500
@@ -788,7 +794,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
     sim = make_sim(quiet=False)
     common = common_params()
 
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(
             sim,
             common,
@@ -803,7 +809,7 @@ def test_it_never_logs_the_signature_or_the_server_secret(
 
 
 def test_it_logs_no_requests_when_quiet(sim: ZegoSimulator, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="dashboard.simulator"):
+    with caplog.at_level(logging.INFO, logger="zego_simulator"):
         api_get(sim, common_params())
 
     assert caplog.text == ""
@@ -898,7 +904,8 @@ def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -
                 server_secret=settings.SIMULATOR_SERVER_SECRET,
                 api_url=f"http://127.0.0.1:{port}/",
                 rate_limit_per_second=1000,
-            )
+            ),
+            pacer=ProcessPacer(),
         )
         result = zego.media_thumbnails(tencent_points())
         process.send_signal(stop_signal)
@@ -915,3 +922,66 @@ def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -
     assert "Traceback" not in err
     assert "Signature=[redacted]" in err
     assert settings.SIMULATOR_SERVER_SECRET not in err
+
+
+# --- apart from the console --------------------------------------------------------------------------------
+
+CONSOLE_MODULES = ("dashboard.views", "dashboard.services", "dashboard.urls", "thumbs_admin.urls")
+
+
+def _modules_after(imports: str, *, django: bool = False, **env: str) -> list[str]:
+    """The modules a fresh Python holds after running ``imports`` (after ``django.setup()`` if asked)."""
+    setup = "import django; django.setup(); " if django else ""
+    script = f"import json, sys; {setup}{imports}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "thumbs_admin.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_console_does_not_load_the_simulator_outside_simulator_mode() -> None:
+    real_zego = {
+        "ZEGO_APP_ID": "1",
+        "ZEGO_SERVER_SECRET": "9193cc662a4c0ec135ec71fb57194b38",
+        "ZEGO_API_URL": "https://example.invalid/",
+        "ZEGO_SIMULATOR": "off",
+        "DJANGO_DEBUG": "off",
+    }
+
+    loaded = _modules_after("import " + ", ".join(CONSOLE_MODULES), django=True, **real_zego)
+
+    assert set(CONSOLE_MODULES) <= set(loaded)
+    assert [name for name in loaded if name.split(".")[0] == "zego_simulator"] == []
+
+
+def test_the_simulator_loads_nothing_of_the_console_but_the_signing_code() -> None:
+    loaded = _modules_after("import zego_simulator")
+
+    project = [name for name in loaded if name.split(".")[0] in {"dashboard", "django", "thumbs_admin"}]
+    assert project == ["dashboard", "dashboard.zego", "dashboard.zego.signing"]
+    assert "zego_simulator.server" in loaded
+
+
+@pytest.mark.parametrize("simulator_mode", [True, False], ids=["simulator_mode", "real_zego"])
+def test_the_home_page_lists_the_scripted_file_ids_only_in_simulator_mode(
+    operator_client, settings, simulator_mode: bool
+) -> None:
+    settings.ZEGO_SIMULATOR = simulator_mode
+
+    page = operator_client.get("/").content.decode()
+
+    shown = [file_id for file_id in SCRIPTED_FILE_IDS if f">{file_id}<" in page]
+    assert shown == (list(SCRIPTED_FILE_IDS) if simulator_mode else [])
+    assert ("Scripted File IDs" in page) is simulator_mode
+
+
+def test_the_readme_lists_the_scripted_file_ids() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    assert re.findall(r"^\| `([0-9]+)` \|", readme, re.MULTILINE) == list(SCRIPTED_FILE_IDS)

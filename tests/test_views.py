@@ -8,11 +8,12 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from dashboard import services
 from dashboard.forms import TimePointsForm
 from dashboard.models import Attempt, State, Task
-from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
+from zego_simulator.scripted import FLAKY_FILE_ID, MISSING_FILE_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -117,14 +118,14 @@ def test_retry_from_history_updates_the_row_in_place(operator, operator_client):
     response = operator_client.post(f"/tasks/{task.pk}/retry/", {"from": "history"}, headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith(f'<tr id="task-{task.pk}"') and "Succeeded" in html
+    assert html.lstrip().startswith(f'<tr id="task-{task.pk}"') and "Accepted by ZEGO" in html
     assert task.attempts.count() == 2
 
 
 def test_retry_without_javascript_redirects_to_the_task_with_a_message(operator, operator_client):
     task = submit(operator)
     response = operator_client.post(f"/tasks/{task.pk}/retry/", follow=True)
-    assert "Attempt 2: succeeded" in response.content.decode()
+    assert "Attempt 2: accepted by ZEGO" in response.content.decode()
 
 
 def test_retry_of_a_succeeded_task_is_refused_with_the_reason(operator, operator_client):
@@ -228,3 +229,33 @@ def test_huge_numbers_in_the_url_get_an_answer_not_a_server_error(operator_clien
 
 def test_a_huge_number_in_a_retry_url_is_a_404(operator_client):
     assert operator_client.post("/tasks/99999999999999999999/retry/").status_code == 404
+
+
+def test_reading_the_history_or_a_task_page_writes_nothing(stale_sending_task, operator_client):
+    task = stale_sending_task
+    for url in ["/tasks/", f"/tasks/{task.pk}/", "/tasks/?state=sending"]:
+        with CaptureQueriesContext(connection) as queries:
+            assert operator_client.get(url).status_code == 200
+        writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+        assert writes == [], url
+    task.refresh_from_db()
+    assert task.state == State.SENDING and task.attempts.get().state == State.SENDING
+
+
+def test_a_stale_sending_task_is_shown_unknown_and_can_be_retried(stale_sending_task, operator_client):
+    task = stale_sending_task
+    row = re.search(rf'<tr id="task-{task.pk}".*?</tr>', operator_client.get("/tasks/").content.decode(), re.S)
+    assert '<span class="state state-unknown">Unknown</span>' in row.group(0)
+    assert f"/tasks/{task.pk}/retry/" in row.group(0)
+
+    page = operator_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert page.count('<span class="state state-unknown">Unknown</span>') == 2  # the task and its attempt
+    assert "Sending" not in page and 'hx-trigger="every 2s"' not in page  # no polling for an answer
+    assert "No outcome was recorded" in page and f"/tasks/{task.pk}/retry/" in page
+
+
+def test_a_recent_sending_task_is_shown_sending_and_polls(operator, operator_client):
+    task = Task.objects.create(vendor="Tencent", mode=Task.Mode.TIME_POINTS, file_id="1", created_by=operator)
+    page = operator_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert '<span class="state state-sending">Sending</span>' in page and 'hx-trigger="every 2s"' in page
+    assert f"/tasks/{task.pk}/retry/" not in page

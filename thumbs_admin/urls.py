@@ -8,3 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
 ]
+
+handler403 = "dashboard.views.access.permission_denied"
+# The 500 page with the request id, so that an operator can quote it (the traceback is logged with it).
+handler500 = "dashboard.errors.server_error"

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from dashboard.models import ACTION, Attempt, Task
+from dashboard.models import Attempt, Task
 from dashboard.zego.codes import lookup
+from dashboard.zego.types import MEDIA_THUMBNAILS as ACTION
 
 SEED = 20261127
 END = datetime(2026, 11, 27)  # naive UTC: the newest task is created just before this
@@ -43,6 +44,13 @@ TASK_COLUMNS = (
     "attempt_count",
     "created_by_id",
     "resubmitted_from_id",
+    # What the provider made of it: most accepted tasks finished with three screenshots.
+    "result",
+    "result_status",
+    "result_message",
+    "result_checks",
+    "screenshot_count",
+    "retry_note",
 )
 ATTEMPT_COLUMNS = (
     "id",
@@ -111,9 +119,9 @@ class RowMaker:
                 folder = "vod" if tid <= self.legacy_below else "record"
                 file_id = f"/{folder}/{self.streams[bits(20) % STREAMS]}/{recorded:%Y%m%d-%H%M%S}.mp4"
             if rand() < 0.55:
-                mode, points, interval = "SnapshotByTimeOffset", self.time_points[bits(2)], None
+                mode, points, interval = "time-points", self.time_points[bits(2)], None
             else:
-                mode, points, interval = "SampleSnapshot", "[]", (10, 30, 60, 300)[bits(2)]
+                mode, points, interval = "interval", "[]", (10, 30, 60, 300)[bits(2)]
             definition = (None, 10, 20, 30)[bits(2)]
             roll = rand()
             state = "succeeded" if roll < 0.85 else "failed" if roll < 0.95 else "unknown"
@@ -149,9 +157,15 @@ class RowMaker:
                     self.apt,
                     user,
                     None,
+                    *(self._result(tencent) if state == "succeeded" else ("", "", "", 0, 0, "")),
                 )
             )
         return tasks, attempts
+
+    @staticmethod
+    def _result(tencent: bool) -> tuple:
+        """An accepted task's result columns: finished, with three screenshots."""
+        return ("finished", "FINISH" if tencent else "SUCCEEDED", "", 2, 3, "")
 
     def _attempt(
         self, tid: int, aid: int, number: int, started: datetime, state: str, code: int | None, tencent: bool, user: int

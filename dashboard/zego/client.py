@@ -1,8 +1,10 @@
 """The one seam to ZEGO's server API: the only module that imports ``requests``.
 
-Every call has a connect and a read timeout, and every way a call can go wrong (timeout, refused
-connection, a 5xx page, a body that is not JSON) comes back as a typed ``CallResult`` whose ``failure``
-says what happened and whether the request may have reached ZEGO. Nothing raises past the client.
+Every call is bounded: a connect timeout, a read timeout between bytes, a total deadline for the whole
+exchange (a server that drips its reply a byte at a time is cut off), and a cap on the reply's size counted
+after decompression (a gzip bomb is never inflated). Only an HTTP 200 can be a success; redirects are not
+followed. Every way a call can go wrong comes back as a typed ``CallResult`` whose ``failure`` says what
+happened and whether the request may have reached ZEGO. Nothing raises past the client.
 
 The ServerSecret and the Signature exist only inside ``ZegoClient.send``: neither is kept on a result,
 written to a log line, or quoted in a failure message.
@@ -10,256 +12,131 @@ written to a log line, or quoted in a failure message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import StrEnum
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.views.decorators.debug import sensitive_variables
 
 from . import signing
-from .codes import CodeInfo, lookup
+from .codes import TOO_FREQUENT
+from .pacing import Pacer, PacingBusy, PacingError, shared_pacer
+from .text import fit, for_log, scrub
+from .types import (
+    BODY_LIMIT,
+    CODE_MAX,
+    CODE_MIN,
+    DESCRIBE_MEDIA_TASK,
+    MEDIA_THUMBNAILS,
+    MESSAGE_MAX,
+    REQUEST_ID_MAX,
+    VENDOR_REQUEST_ID_MAX,
+    VENDOR_TASK_ID_MAX,
+    CallResult,
+    FailureKind,
+    MediaTaskStatus,
+    PreparedCall,
+    ThumbnailRequest,
+    TransportFailure,
+    Vendor,
+    ZegoConfig,
+)
 
 log = logging.getLogger("dashboard.zego")
 
-BODY_LIMIT = 64 * 1024
+CHUNK = 8 * 1024
+# Read a little past the cap, so that a secret echoed across the cut is still whole when scrubbed.
+READ_LIMIT = BODY_LIMIT + 1024
 USER_AGENT = "thumbs/0.1 (+MediaThumbnails console)"
 
 
-class Vendor(StrEnum):
-    TENCENT = "Tencent"
-    HUAWEI = "Huawei"
-
-
-class SnapshotType(StrEnum):
-    TIME_OFFSET = "SnapshotByTimeOffset"
-    SAMPLE = "SampleSnapshot"
-
-
-class Outcome(StrEnum):
-    SUCCEEDED = "succeeded"  # Code 0
-    FAILED = "failed"  # ZEGO answered with a non-zero Code
-    UNKNOWN = "unknown"  # no usable answer: the request may or may not have reached ZEGO
-
-
-@dataclass(frozen=True, repr=False)
-class ZegoConfig:
-    app_id: int
-    server_secret: str
-    api_url: str
-    timeout_seconds: float = 10.0
-    connect_timeout_seconds: float = 5.0
-    rate_limit_per_second: int = 20
-
-    def __repr__(self) -> str:  # never print the secret, even by accident in a traceback
-        return f"ZegoConfig(app_id={self.app_id}, api_url={self.api_url!r}, server_secret='***')"
-
-    @classmethod
-    def from_settings(cls) -> ZegoConfig:
-        from django.conf import settings
-
-        return cls(
-            app_id=settings.ZEGO_APP_ID,
-            server_secret=settings.ZEGO_SERVER_SECRET,
-            api_url=settings.ZEGO_API_URL,
-            timeout_seconds=settings.ZEGO_TIMEOUT_SECONDS,
-            connect_timeout_seconds=settings.ZEGO_CONNECT_TIMEOUT_SECONDS,
-            rate_limit_per_second=settings.ZEGO_RATE_LIMIT_PER_SECOND,
-        )
-
-
-def format_number(value: Decimal | int) -> str:
-    """A query value as ZEGO expects it: whole numbers without a trailing ``.0``, no exponent."""
-    d = Decimal(value)
-    if d == d.to_integral_value():
-        return str(int(d))
-    return format(d.normalize(), "f")
-
-
 @dataclass(frozen=True)
-class ThumbnailRequest:
-    vendor: Vendor
-    type: SnapshotType
-    file_id: str
-    definition: int | None = None
-    time_offsets: tuple[Decimal, ...] = ()
-    interval: int | None = None
+class _Failure:
+    """One rung of the ladder from a ``requests`` exception to what the operator is told."""
 
-    def business_params(self) -> list[tuple[str, str]]:
-        """The MediaThumbnails parameters, in ZEGO's documented order, each only where it belongs."""
-        params = [("Vendor", self.vendor.value), ("FileId", self.file_id)]
-        if self.vendor is Vendor.TENCENT and self.definition is not None:
-            params.append(("Definition", format_number(self.definition)))
-        if self.type is SnapshotType.TIME_OFFSET:
-            params.extend(("ExtTimeOffsetSet[]", format_number(t)) for t in self.time_offsets)
-        if self.vendor is Vendor.HUAWEI and self.type is SnapshotType.SAMPLE and self.interval is not None:
-            params.append(("Interval", format_number(self.interval)))
-        params.append(("Type", self.type.value))
-        return params
-
-
-@dataclass(frozen=True)
-class PreparedCall:
-    """A call ready to send: its nonce and timestamp are known (so they can be recorded first); its
-    signature is not computed until ``send``."""
-
-    action: str
-    params: tuple[tuple[str, str], ...]
-    app_id: int
-    nonce: str
-    timestamp: int
-
-    def public_query(self) -> list[tuple[str, str]]:
-        """The query as sent, with the Signature left as a placeholder."""
-        return [
-            ("Action", self.action),
-            ("AppId", str(self.app_id)),
-            ("SignatureNonce", self.nonce),
-            ("Timestamp", str(self.timestamp)),
-            ("Signature", "<signature>"),
-            ("SignatureVersion", signing.SIGNATURE_VERSION),
-            *self.params,
-        ]
-
-
-class FailureKind(StrEnum):
-    CONNECT_TIMEOUT = "connect_timeout"
-    CONNECTION_REFUSED = "connection_refused"
-    CONNECTION_ERROR = "connection_error"
-    TLS_ERROR = "tls_error"
-    READ_TIMEOUT = "read_timeout"
-    HTTP_ERROR = "http_error"
-    NOT_JSON = "not_json"
-    BAD_SHAPE = "bad_shape"
-
-
-@dataclass(frozen=True)
-class TransportFailure:
+    exception: type[BaseException]
     kind: FailureKind
-    detail: str
+    detail: str  # formatted with host, connect and read (the timeouts, in seconds) and name (the exception's)
     may_have_reached: bool
-
-    @property
-    def advice(self) -> str:
-        if self.may_have_reached:
-            return (
-                "ZEGO may have received this request and started a task. Check before retrying if a "
-                "duplicate would matter; a retry is otherwise safe."
-            )
-        return "The request never reached ZEGO: nothing was started, a retry is safe."
+    cause: type[BaseException] | None = None  # this rung applies only when the cause is in the chain
 
 
-@dataclass(frozen=True)
-class CallResult:
-    action: str
-    code: int | None = None
-    message: str = ""
-    request_id: str = ""
-    vendor_task_id: str = ""
-    vendor_request_id: str = ""
-    http_status: int | None = None
-    latency_ms: int = 0
-    body: str = ""
-    failure: TransportFailure | None = None
-    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def outcome(self) -> Outcome:
-        if self.failure is not None or self.code is None:
-            return Outcome.UNKNOWN
-        return Outcome.SUCCEEDED if self.code == 0 else Outcome.FAILED
-
-    @property
-    def code_info(self) -> CodeInfo | None:
-        return None if self.code is None else lookup(self.action, self.code)
-
-
-@dataclass(frozen=True)
-class MediaTaskStatus:
-    """DescribeMediaTask's answer for one vendor task."""
-
-    call: CallResult
-    vendor: Vendor
-    status: str = ""
-    event: str = ""
-    message: str = ""
-    thumbnail_urls: tuple[str, ...] = ()
-    file_names: tuple[str, ...] = ()
-    create_time: str = ""
-    end_time: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.status in {"FINISH", "SUCCEEDED", "FAIL", "FAILED", "CANCELED", "NO_TASK"}
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status in {"FINISH", "SUCCEEDED"}
-
-
-class RateLimiter:
-    """At most ``rate`` calls in any one-second window, per (AppID, action), within this process.
-
-    ZEGO's limit is per AppID across every caller; several processes sharing an AppID should each be
-    given a share of it through ZEGO_RATE_LIMIT_PER_SECOND.
-    """
-
-    def __init__(self, rate: int, clock=time.monotonic, sleep=time.sleep) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a slot; return the seconds waited."""
-        waited = 0.0
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._sent and now - self._sent[0] >= 1.0:
-                    self._sent.popleft()
-                if len(self._sent) < self.rate:
-                    self._sent.append(now)
-                    return waited
-                pause = 1.0 - (now - self._sent[0])
-                self._sleep(pause)
-                waited += pause
-                self._sent.popleft()  # the slot waited for is free now, whatever float rounding says
-
-
-_limiters: dict[tuple[int, str, int], RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def _limiter_for(app_id: int, action: str, rate: int) -> RateLimiter:
-    with _limiters_lock:
-        return _limiters.setdefault((app_id, action, rate), RateLimiter(rate))
-
-
-def _text_field(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+# First match wins: the specific cases before the general ones they subclass.
+FAILURES: tuple[_Failure, ...] = (
+    _Failure(
+        requests.exceptions.ConnectTimeout,
+        FailureKind.CONNECT_TIMEOUT,
+        "No connection to {host} within {connect:g} s.",
+        False,
+    ),
+    _Failure(
+        requests.exceptions.ReadTimeout,
+        FailureKind.READ_TIMEOUT,
+        "{host} accepted the request but sent no answer within {read:g} s.",
+        True,
+    ),
+    _Failure(
+        requests.exceptions.ConnectionError,
+        FailureKind.READ_TIMEOUT,
+        "{host} stopped sending its answer for {read:g} s.",
+        True,
+        cause=urllib3.exceptions.ReadTimeoutError,
+    ),
+    _Failure(
+        requests.exceptions.SSLError,
+        FailureKind.TLS_ERROR,
+        "TLS handshake with {host} failed (certificate or protocol).",
+        False,
+    ),
+    _Failure(
+        requests.exceptions.ConnectionError,
+        FailureKind.CONNECTION_ERROR,
+        "Could not resolve {host}: check ZEGO_API_URL and this server's DNS.",
+        False,
+        cause=socket.gaierror,
+    ),
+    _Failure(
+        requests.exceptions.ConnectionError,
+        FailureKind.CONNECTION_REFUSED,
+        "{host} refused the connection: is ZEGO_API_URL right, and the server up?",
+        False,
+        cause=ConnectionRefusedError,
+    ),
+    _Failure(
+        requests.exceptions.ConnectionError,
+        FailureKind.CONNECTION_ERROR,
+        "The connection to {host} failed or was cut before an answer came.",
+        True,
+    ),
+    _Failure(
+        requests.exceptions.RequestException,
+        FailureKind.CONNECTION_ERROR,
+        "The request to {host} failed ({name}).",
+        True,
+    ),
+)
 
 
 class ZegoClient:
-    def __init__(self, config: ZegoConfig, session: requests.Session | None = None) -> None:
+    def __init__(self, config: ZegoConfig, session: requests.Session | None = None, pacer: Pacer | None = None) -> None:
         self.config = config
-        self._session = session or requests.Session()
+        self._session = session or _new_session()
         self._session.headers["User-Agent"] = USER_AGENT
+        # Unless told otherwise, the pacer the console installed: one limit for every process.
+        self._pacer = pacer if pacer is not None else shared_pacer()
 
     # --- building -----------------------------------------------------------------------------------
     def prepare(self, action: str, params: list[tuple[str, str]]) -> PreparedCall:
         return PreparedCall(
+            api_url=self.config.api_url,
             action=action,
             params=tuple(params),
             app_id=self.config.app_id,
@@ -268,10 +145,10 @@ class ZegoClient:
         )
 
     def prepare_thumbnails(self, request: ThumbnailRequest) -> PreparedCall:
-        return self.prepare("MediaThumbnails", request.business_params())
+        return self.prepare(MEDIA_THUMBNAILS, request.business_params())
 
     def prepare_describe(self, *, task_id: str, vendor: Vendor) -> PreparedCall:
-        return self.prepare("DescribeMediaTask", [("TaskId", task_id), ("Vendor", vendor.value)])
+        return self.prepare(DESCRIBE_MEDIA_TASK, [("TaskId", task_id), ("Vendor", vendor.value)])
 
     # --- calling ------------------------------------------------------------------------------------
     def media_thumbnails(self, request: ThumbnailRequest) -> CallResult:
@@ -280,138 +157,164 @@ class ZegoClient:
     def describe_media_task(self, *, task_id: str, vendor: Vendor) -> MediaTaskStatus:
         return parse_media_task(self.send(self.prepare_describe(task_id=task_id, vendor=vendor)), vendor)
 
-    @sensitive_variables("signature", "query")
+    @sensitive_variables("signature")
     def send(self, call: PreparedCall) -> CallResult:
         signature = signing.request_signature(call.app_id, call.nonce, self.config.server_secret, call.timestamp)
-        query = [
-            ("Action", call.action),
-            ("AppId", str(call.app_id)),
-            ("SignatureNonce", call.nonce),
-            ("Timestamp", str(call.timestamp)),
-            ("Signature", signature),
-            ("SignatureVersion", signing.SIGNATURE_VERSION),
-            *call.params,
-        ]
-        _limiter_for(call.app_id, call.action, self.config.rate_limit_per_second).acquire()
-        host = urlsplit(self.config.api_url).netloc
-        started = time.monotonic()
         try:
-            response = self._session.get(
-                self.config.api_url,
-                params=query,
-                timeout=(self.config.connect_timeout_seconds, self.config.timeout_seconds),
-                allow_redirects=False,
+            self._pacer.acquire(
+                call.app_id,
+                call.action,
+                self.config.rate_limit_per_second,
+                max_wait=self.config.pacing_max_wait_seconds,
             )
-            text = response.text
-        except requests.exceptions.ConnectTimeout:
-            return self._failed(
-                call,
-                started,
-                FailureKind.CONNECT_TIMEOUT,
-                f"No connection to {host} within {self.config.connect_timeout_seconds:g} s.",
-                False,
-            )
-        except requests.exceptions.ReadTimeout:
-            return self._failed(
-                call,
-                started,
-                FailureKind.READ_TIMEOUT,
-                f"{host} accepted the request but sent no answer within {self.config.timeout_seconds:g} s.",
-                True,
-            )
-        except requests.exceptions.SSLError:
-            return self._failed(
-                call,
-                started,
-                FailureKind.TLS_ERROR,
-                f"TLS handshake with {host} failed (certificate or protocol).",
-                False,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            if _caused_by(exc, socket.gaierror):
-                return self._failed(
-                    call,
-                    started,
-                    FailureKind.CONNECTION_ERROR,
-                    f"Could not resolve {host}: check ZEGO_API_URL and this server's DNS.",
-                    False,
+        except PacingError as exc:
+            return self._not_sent(call, exc)
+        started = time.monotonic()
+        deadline = _Deadline(self.config.deadline_seconds)
+        try:
+            with deadline:
+                response = self._session.get(
+                    call.api_url,
+                    params=call.query(signature),
+                    timeout=(self.config.connect_timeout_seconds, self.config.timeout_seconds),
+                    allow_redirects=False,
+                    stream=True,
                 )
-            if _caused_by(exc, ConnectionRefusedError):
-                return self._failed(
-                    call,
-                    started,
-                    FailureKind.CONNECTION_REFUSED,
-                    f"{host} refused the connection: is ZEGO_API_URL right, and the server up?",
-                    False,
-                )
-            return self._failed(
-                call,
-                started,
-                FailureKind.CONNECTION_ERROR,
-                f"The connection to {host} failed or was cut before an answer came.",
-                True,
-            )
+                with response:
+                    raw, complete = _read_capped(response, deadline)
         except requests.exceptions.RequestException as exc:
-            return self._failed(
-                call,
-                started,
-                FailureKind.CONNECTION_ERROR,
-                f"The request to {host} failed ({type(exc).__name__}).",
-                True,
-            )
+            if deadline.passed:
+                return self._deadline_passed(call, started)
+            return self._failed(call, started, exc)
+        if deadline.passed:
+            return self._deadline_passed(call, started)
         latency_ms = _elapsed_ms(started)
         # Scrub before cutting, so that an echo straddling the cut cannot leave a piece behind.
-        body = _scrub(text, self.config.server_secret, signature)[:BODY_LIMIT]
-        result = self._parse(call, response.status_code, body, latency_ms)
+        text = scrub(_decode(raw, response), self.config.server_secret, signature)
+        body = fit(text, BODY_LIMIT)
+        if not complete or len(raw) > BODY_LIMIT:
+            result = CallResult(
+                action=call.action,
+                http_status=response.status_code,
+                latency_ms=latency_ms,
+                body=body,
+                failure=TransportFailure(
+                    FailureKind.TOO_LARGE,
+                    f"HTTP {response.status_code} with a reply over {BODY_LIMIT // 1024} KiB: not read further.",
+                    True,
+                ),
+            )
+        else:
+            result = self._parse(call, response, body, latency_ms)
+        if result.code == TOO_FREQUENT:
+            self._slow_down(call)
         log.info(
             "zego %s app=%s status=%s code=%s request_id=%s latency_ms=%s%s",
             call.action,
             call.app_id,
             response.status_code,
             result.code,
-            result.request_id or "-",
+            for_log(result.request_id or "-"),
             latency_ms,
             f" failure={result.failure.kind}" if result.failure else "",
         )
         return result
 
-    def _failed(self, call: PreparedCall, started: float, kind: FailureKind, detail: str, reached: bool) -> CallResult:
+    def _not_sent(self, call: PreparedCall, exc: PacingError) -> CallResult:
+        rate = self.config.rate_limit_per_second
+        if isinstance(exc, PacingBusy):
+            kind = FailureKind.NOT_SENT_BUSY
+            detail = (
+                f"ZEGO's limit of {rate} {call.action} calls/s for AppID {call.app_id} is taken by other work "
+                f"(the next free turn was {exc.wait:.1f} s away; a call waits at most {exc.max_wait:g} s): "
+                "nothing was sent, try again in a few seconds."
+            )
+        else:
+            kind = FailureKind.NOT_SENT_PACING_ERROR
+            detail = f"The shared rate limit could not be checked ({exc}): nothing was sent, try again shortly."
+        log.warning("zego %s app=%s failure=%s: %s", call.action, call.app_id, kind, detail)
+        return CallResult(action=call.action, failure=TransportFailure(kind, detail, may_have_reached=False))
+
+    def _slow_down(self, call: PreparedCall) -> None:
+        try:
+            self._pacer.penalize(call.app_id, call.action)
+        except PacingError as exc:
+            log.warning(
+                "zego %s app=%s: Code 6, and the pacer could not be slowed down: %s", call.action, call.app_id, exc
+            )
+
+    def _deadline_passed(self, call: PreparedCall, started: float) -> CallResult:
+        host = urlsplit(call.api_url).netloc
+        detail = f"{host} did not finish its answer within {self.config.deadline_seconds:g} s; thumbs stopped waiting."
+        log.warning("zego %s app=%s failure=%s: %s", call.action, call.app_id, FailureKind.DEADLINE, detail)
+        return CallResult(
+            action=call.action,
+            latency_ms=_elapsed_ms(started),
+            failure=TransportFailure(FailureKind.DEADLINE, detail, may_have_reached=True),
+        )
+
+    def _failed(self, call: PreparedCall, started: float, exc: requests.exceptions.RequestException) -> CallResult:
         latency_ms = _elapsed_ms(started)
-        log.warning("zego %s app=%s failure=%s latency_ms=%s: %s", call.action, call.app_id, kind, latency_ms, detail)
+        rung = next(
+            r for r in FAILURES if isinstance(exc, r.exception) and (r.cause is None or _caused_by(exc, r.cause))
+        )
+        detail = rung.detail.format(
+            host=urlsplit(call.api_url).netloc,
+            connect=self.config.connect_timeout_seconds,
+            read=self.config.timeout_seconds,
+            name=type(exc).__name__,
+        )
+        log.warning(
+            "zego %s app=%s failure=%s latency_ms=%s: %s", call.action, call.app_id, rung.kind, latency_ms, detail
+        )
         return CallResult(
             action=call.action,
             latency_ms=latency_ms,
-            failure=TransportFailure(kind=kind, detail=detail, may_have_reached=reached),
+            failure=TransportFailure(kind=rung.kind, detail=detail, may_have_reached=rung.may_have_reached),
         )
 
-    def _parse(self, call: PreparedCall, status: int, body: str, latency_ms: int) -> CallResult:
+    def _parse(self, call: PreparedCall, response: requests.Response, body: str, latency_ms: int) -> CallResult:
+        status = response.status_code
         base = {"action": call.action, "http_status": status, "latency_ms": latency_ms, "body": body}
+
+        def failed(kind: FailureKind, detail: str) -> CallResult:
+            return CallResult(**base, failure=TransportFailure(kind, detail, True))
+
+        if 300 <= status < 400:
+            where = for_log(response.headers.get("Location", "nowhere"), 200)
+            return failed(
+                FailureKind.HTTP_ERROR,
+                f"HTTP {status}: a redirect (to {where}), which thumbs does not follow. Check ZEGO_API_URL.",
+            )
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
             if status >= 500:
-                detail = f"HTTP {status} with a body that is not JSON (an error page from ZEGO or a proxy)."
-                kind = FailureKind.HTTP_ERROR
-            else:
-                detail = f"HTTP {status} with a body that is not JSON."
-                kind = FailureKind.NOT_JSON
-            return CallResult(**base, failure=TransportFailure(kind, detail, True))
+                return failed(
+                    FailureKind.HTTP_ERROR,
+                    f"HTTP {status} with a body that is not JSON (an error page from ZEGO or a proxy).",
+                )
+            return failed(FailureKind.NOT_JSON, f"HTTP {status} with a body that is not JSON.")
         code = payload.get("Code") if isinstance(payload, dict) else None
         if isinstance(code, bool) or not isinstance(code, int):
-            return CallResult(
-                **base,
-                failure=TransportFailure(FailureKind.BAD_SHAPE, f"HTTP {status}: JSON without a numeric Code.", True),
+            return failed(FailureKind.BAD_SHAPE, f"HTTP {status}: JSON without a numeric Code.")
+        if not CODE_MIN <= code <= CODE_MAX:
+            return failed(FailureKind.BAD_SHAPE, f"HTTP {status}: Code {for_log(code, 40)} is not a code ZEGO uses.")
+        if code == 0 and status != 200:
+            return failed(
+                FailureKind.HTTP_ERROR, f"HTTP {status} whose body says success: only an HTTP 200 is taken as one."
             )
         data = payload.get("Data") if isinstance(payload.get("Data"), dict) else {}
         tencent = data.get("Tencent") if isinstance(data.get("Tencent"), dict) else {}
         huawei = data.get("Huawei") if isinstance(data.get("Huawei"), dict) else {}
+        vendor_task_id = tencent.get("TaskId") or huawei.get("task_id") or huawei.get("TaskId")
         return CallResult(
             **base,
             code=code,
-            message=_text_field(payload.get("Message")),
-            request_id=_text_field(payload.get("RequestId")),
-            vendor_task_id=_text_field(tencent.get("TaskId") or huawei.get("task_id") or huawei.get("TaskId")),
-            vendor_request_id=_text_field(tencent.get("RequestId")),
+            message=_text_field(payload.get("Message"), MESSAGE_MAX),
+            request_id=_text_field(payload.get("RequestId"), REQUEST_ID_MAX),
+            vendor_task_id=_text_field(vendor_task_id, VENDOR_TASK_ID_MAX),
+            vendor_request_id=_text_field(tencent.get("RequestId"), VENDOR_REQUEST_ID_MAX),
             data=data,
         )
 
@@ -437,11 +340,130 @@ def parse_media_task(call: CallResult, vendor: Vendor) -> MediaTaskStatus:
     )
 
 
+def _text_field(value: Any, limit: int | None = None) -> str:
+    """A reply field as text that fits its column (NUL removed, cut to ``limit``)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return fit(value, limit)
+
+
+class _Deadline:
+    """The total time a call may take. When it passes, the sockets of the call are shut down, which
+    ends a read blocked on a server that sends a byte now and then (a read timeout alone would not)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = False
+        self._at = 0.0
+        self._connections: list[Any] = []
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Deadline:
+        self._at = time.monotonic() + self.seconds
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        _watching.deadline = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _watching.deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def remaining(self) -> float:
+        return self._at - time.monotonic()
+
+    def track(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for connection in self._connections:
+                sock = getattr(connection, "sock", None)
+                if sock is not None:
+                    # The plain socket's shutdown, also for TLS: it wakes the reading thread with EOF.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_watching = threading.local()
+
+
+class _Tracked:
+    """A urllib3 connection that lets the call's deadline (if any) shut it down."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = getattr(_watching, "deadline", None)
+        if deadline is not None:
+            deadline.track(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Tracked, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Tracked, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", _Adapter())
+    session.mount("https://", _Adapter())
+    return session
+
+
+def _read_capped(response: requests.Response, deadline: _Deadline) -> tuple[bytes, bool]:
+    """The reply's bytes, decompressed a chunk at a time, up to READ_LIMIT; and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > READ_LIMIT:
+            return b"".join(chunks)[:READ_LIMIT], False
+        if deadline.remaining() <= 0:
+            deadline.passed = True
+            break
+    return b"".join(chunks), True
+
+
+def _decode(raw: bytes, response: requests.Response) -> str:
+    # JSON is UTF-8 unless the server names another charset; no guessing over 64 KiB of bytes.
+    content_type = response.headers.get("Content-Type", "")
+    encoding = response.encoding if "charset=" in content_type.lower() and response.encoding else "utf-8"
+    try:
+        return raw.decode(encoding, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
+
+
 def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``kind`` is anywhere in the chain requests and urllib3 wrap around the socket error."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
@@ -460,13 +482,10 @@ def _caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseEx
     return False
 
 
-def _scrub(text: str, *secrets_: str) -> str:
-    """Belt and braces: an echo of the secret or signature in a reply body never gets stored."""
-    for value in secrets_:
-        if value:
-            text = text.replace(value, "[redacted]")
-    return text
-
-
-def default_client() -> ZegoClient:
-    return ZegoClient(ZegoConfig.from_settings())
+def default_client(*, max_wait: float | None = None) -> ZegoClient:
+    """A client with the settings' configuration and the shared pacer. A call waits for its turn at most
+    ZEGO_PACING_MAX_WAIT_SECONDS (right for a browser); ``max_wait`` sets another bound (a worker's)."""
+    config = ZegoConfig.from_settings()
+    if max_wait is not None:
+        config = replace(config, pacing_max_wait_seconds=max_wait)
+    return ZegoClient(config)

@@ -41,6 +41,8 @@ def _table(*rows: tuple[int, str, str, RetryClass]) -> dict[int, CodeInfo]:
 
 
 T, M, P = RetryClass.TRANSIENT, RetryClass.MANUAL, RetryClass.PERMANENT
+# "Request too frequent": the same number for every family; the client slows its pacer down on it.
+TOO_FREQUENT = 6
 _CHECK_CONFIG = "Check ZEGO_APP_ID and ZEGO_SERVER_SECRET against the ZEGOCLOUD Admin Console."
 
 GATEWAY = _table(
@@ -72,7 +74,7 @@ MEDIA_THUMBNAILS = GATEWAY | _table(
     (3, "Related permissions not activated.", "Contact ZEGOCLOUD Technical Support.", P),
     (4, "CDN type mismatch.", "Check the vendor matches where the recording is stored.", P),
     (5, "Configuration error.", "Contact ZEGOCLOUD Technical Support.", P),
-    (6, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
+    (TOO_FREQUENT, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
     (7, "Authentication failed.", _CHECK_CONFIG, P),
     (
         1000,
@@ -86,7 +88,7 @@ MEDIA_THUMBNAILS = GATEWAY | _table(
 # DescribeMediaTask's page lists no codes of its own; these mirror MediaThumbnails (inferred).
 DESCRIBE_MEDIA_TASK = GATEWAY | _table(
     (2, "Input parameter error.", "Check the TaskId and vendor.", P),
-    (6, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
+    (TOO_FREQUENT, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
     (7, "Authentication failed.", _CHECK_CONFIG, P),
     (1000, "Request failed.", "Retry; if it persists contact ZEGOCLOUD support.", M),
 )

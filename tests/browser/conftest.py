@@ -56,6 +56,16 @@ def browser_context_args(browser_context_args: dict, live_server) -> dict:
     return {**browser_context_args, "base_url": live_server.url}
 
 
+@pytest.fixture(autouse=True)
+def _screenshots_from_the_test_simulator(settings, simulator) -> None:
+    """The settings derive where screenshots load from (CSP img-src) and the Huawei bucket's address from
+    ZEGO_SIMULATOR_PORT; the tests' simulator listens on a free port instead: the same rule, for its URL."""
+    from thumbs_admin.settings import screenshot_img_src
+
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "img-src": screenshot_img_src(simulator.url)}
+    settings.THUMBS_HUAWEI_OBS_BASE_URL = f"{simulator.url}obs/"
+
+
 @pytest.fixture
 def csp_violations() -> Iterator[list[str]]:
     """Every console message about the Content Security Policy, from every page of every context the test

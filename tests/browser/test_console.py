@@ -14,10 +14,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from dashboard import services
 from dashboard.models import Task
-from dashboard.simulator import FLAKY_FILE_ID, MISSING_FILE_ID
-from dashboard.zego.client import SnapshotType, ThumbnailRequest, Vendor
 from dashboard.zego.codes import lookup
+from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
 from tests.conftest import PASSWORD
+from zego_simulator.scripted import FLAKY_FILE_ID, MISSING_FILE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +68,7 @@ def fill_time_points(page: Page, *, file_id: str, definition: str = "10", time_p
 def expect_succeeded_task(page: Page) -> str:
     """On a task page: the task succeeded and shows a RequestId; return it."""
     expect(page).to_have_url(TASK_URL)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Succeeded")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Accepted by ZEGO")
     request_id = param(task_panel(page), "RequestId")
     expect(request_id).to_have_text(REQUEST_ID)
     return request_id.inner_text().strip()
@@ -78,10 +78,10 @@ def submit(user, file_id: str, *, vendor: Vendor = Vendor.TENCENT) -> Task:
     """A task made directly through the service (for tests that are not about the submit form)."""
     if vendor is Vendor.TENCENT:
         request = ThumbnailRequest(
-            vendor=vendor, type=SnapshotType.TIME_OFFSET, file_id=file_id, definition=10, time_offsets=(Decimal(1),)
+            vendor=vendor, mode=Mode.TIME_POINTS, file_id=file_id, definition=10, time_points=(Decimal(1),)
         )
     else:
-        request = ThumbnailRequest(vendor=vendor, type=SnapshotType.SAMPLE, file_id=file_id, interval=5)
+        request = ThumbnailRequest(vendor=vendor, mode=Mode.INTERVAL, file_id=file_id, interval=5)
     return services.task_submit(user=user, request=request).task
 
 
@@ -249,8 +249,8 @@ def test_a_failed_task_is_found_in_history_and_retried_in_place(page: Page, oper
     history_url = page.url
     row.get_by_role("button", name="Retry").click()
 
-    expect(row.get_by_role("status")).to_contain_text("Attempt 2: succeeded, RequestId")
-    expect(row).to_contain_text("Succeeded")
+    expect(row.get_by_role("status")).to_contain_text("Attempt 2: accepted by ZEGO, RequestId")
+    expect(row).to_contain_text("Accepted by ZEGO")
     expect(row.get_by_role("button", name="Retry")).to_have_count(0)
     assert_same_document(page)
     assert page.url == history_url
@@ -263,7 +263,7 @@ def test_a_failed_task_is_found_in_history_and_retried_in_place(page: Page, oper
     first, second = attempts.nth(0), attempts.nth(1)
     expect(first).to_contain_text("Failed")
     expect(param(first, "Code")).to_contain_text("1000")
-    expect(second).to_contain_text("Succeeded")
+    expect(second).to_contain_text("Accepted by ZEGO")
     expect(param(first, "RequestId")).to_have_text(REQUEST_ID)
     expect(param(second, "RequestId")).to_have_text(latest)
     assert param(first, "RequestId").inner_text().strip() != latest

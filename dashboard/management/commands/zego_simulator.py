@@ -9,11 +9,10 @@ import socket
 import threading
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from dashboard.simulator import SCRIPTED_FILE_IDS, ZegoSimulator
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -21,11 +20,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 class Command(BaseCommand):
-    help = (
-        "Run the built-in ZEGO server API simulator (MediaThumbnails, DescribeMediaTask, thumbnail images). "
-        "Scripted FileIds: " + "; ".join(f"{fid}: {what}" for fid, what in SCRIPTED_FILE_IDS.items()) + "."
-    )
     requires_system_checks: list[str] = []  # the simulator needs nothing from the console to be healthy
+
+    # The simulator is imported only when this command runs (here and in handle): it is a development
+    # tool that the console's own code never loads.
+    @property
+    def help(self) -> str:
+        from zego_simulator.scripted import SCRIPTED_FILE_IDS
+
+        return (
+            "Run the built-in ZEGO server API simulator (MediaThumbnails, DescribeMediaTask, thumbnail images). "
+            "Scripted FileIds: " + "; ".join(f"{fid}: {what}" for fid, what in SCRIPTED_FILE_IDS.items()) + "."
+        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -50,9 +56,22 @@ class Command(BaseCommand):
             default=None,
             help="ServerSecret to check signatures with (default SIMULATOR_SERVER_SECRET).",
         )
+        parser.add_argument(
+            "--callback-url",
+            default=None,
+            help="POST ZEGO's snapshot callback there when a task finishes, such as "
+            "http://127.0.0.1:8000/zego/callback (default: send none).",
+        )
+        parser.add_argument(
+            "--callback-secret",
+            default=None,
+            help="CallbackSecret to sign the callbacks with (default ZEGO_CALLBACK_SECRET, the console's).",
+        )
         parser.add_argument("--quiet", action="store_true", help="Do not log each request.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from zego_simulator import ZegoSimulator
+
         port = settings.ZEGO_SIMULATOR_PORT if options["port"] is None else options["port"]
         host: str = options["host"].strip()
         slow_seconds: float = options["slow_seconds"]
@@ -72,6 +91,22 @@ class Command(BaseCommand):
             raise CommandError(f"--app-id {app_id}: expected the numeric AppID, a uint32.")
         if not secret.strip():
             raise CommandError("--server-secret: expected a non-empty secret.")
+        callback_url: str | None = options["callback_url"]
+        callback_secret: str = options["callback_secret"] or settings.ZEGO_CALLBACK_SECRET
+        if callback_url is not None:
+            callback_url = callback_url.strip()
+            try:
+                parts = urlsplit(callback_url)
+                parts.port  # noqa: B018 -- raises ValueError on a bad port
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise CommandError(
+                    f"--callback-url {callback_url!r}: expected an http(s) URL, "
+                    "such as http://127.0.0.1:8000/zego/callback."
+                )
+            if not callback_secret.strip():
+                raise CommandError("--callback-url needs a secret: set ZEGO_CALLBACK_SECRET or --callback-secret.")
 
         try:
             sim = ZegoSimulator(
@@ -82,6 +117,8 @@ class Command(BaseCommand):
                 rate_limit=rate_limit,
                 slow_seconds=slow_seconds,
                 quiet=options["quiet"],
+                callback_url=callback_url,
+                callback_secret=callback_secret,
             )
         except socket.gaierror as exc:
             raise CommandError(
@@ -99,6 +136,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
 
         self.stdout.write(f"ZEGO simulator listening on {sim.url} (AppId {app_id})")
+        if callback_url:
+            self.stdout.write(f"Snapshot callbacks go to {callback_url}")
         self.stdout.flush()
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None

@@ -23,5 +23,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dashboard", "0003_file_id_prefix_index")]
+    dependencies = [("dashboard", "0012_pacing_slot")]
     operations = [migrations.RunPython(create, drop)]

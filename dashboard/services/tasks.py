@@ -15,24 +15,21 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import RETRYABLE_STATES, Attempt, State, Task
-from .zego.client import (
-    CallResult,
-    Outcome,
-    PreparedCall,
-    ThumbnailRequest,
-    ZegoClient,
-    default_client,
-    format_number,
-)
+from ..models import RETRYABLE_STATES, Attempt, AuditEntry, State, Task
+from ..selectors_overview import overview_forget
+from ..zego.client import ZegoClient, default_client
+from ..zego.text import for_log
+from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
+from .audit import audit_record
+from .results import result_check_enqueue, result_fields_on_acceptance
+from .retries import auto_retry_plan
 
 log = logging.getLogger("dashboard.services")
 
-_STATE_FOR = {Outcome.SUCCEEDED: State.SUCCEEDED, Outcome.FAILED: State.FAILED, Outcome.UNKNOWN: State.UNKNOWN}
 ABANDONED = "abandoned"
 
 
@@ -70,10 +67,10 @@ def task_submit(
         with transaction.atomic():
             task = Task.objects.create(
                 vendor=request.vendor.value,
-                mode=request.type.value,
+                mode=request.mode.value,
                 file_id=request.file_id,
                 definition=request.definition,
-                time_points=[format_number(t) for t in request.time_offsets],
+                time_points=[format_number(t) for t in request.time_points],
                 interval=request.interval,
                 created_by=user,
                 created_at=now,
@@ -84,10 +81,18 @@ def task_submit(
                 attempt_count=1,
             )
             attempt = _new_attempt(task, number=1, reason=Attempt.Reason.SUBMIT, user=user, prepared=prepared)
+            audit_record(
+                action=AuditEntry.Action.TASK_RESUBMIT if resubmitted_from else AuditEntry.Action.TASK_SUBMIT,
+                actor=user,
+                task=task,
+                summary=f"Task #{task.pk}: {task.vendor} {task.get_mode_display().lower()}, File ID {task.file_id}"
+                + (f" (edited from task #{resubmitted_from.pk})" if resubmitted_from else "")
+                + ".",
+            )
     except IntegrityError:
         if submission_token is None:
             raise
-        existing = Task.objects.get(submission_token=submission_token)
+        existing = Task.objects.get(submission_token=submission_token, created_by=user)
         log.info("task #%s: form token reused by %s, no second task made", existing.pk, user)
         return Submission(task=existing, created=False)
     _send_and_record(client, task, attempt, prepared)
@@ -106,15 +111,21 @@ def task_retry(
     prepared = client.prepare_thumbnails(task.to_request())
     now = timezone.now()
     with transaction.atomic():
-        claimed = (
-            Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
-            .filter(_retryable_q(now))
-            .update(state=State.SENDING, state_changed_at=now, attempt_count=F("attempt_count") + 1)
+        attempt = claim_attempt(
+            task, when=_retryable_q(now), reason=Attempt.Reason.RETRY, user=user, prepared=prepared, now=now
         )
-        if not claimed:
+        if attempt is None:
             raise RetryRefused("Another retry of this task has just started; its outcome will show here.")
-        number = task.attempt_count + 1
-        attempt = _new_attempt(task, number=number, reason=Attempt.Reason.RETRY, user=user, prepared=prepared)
+        number = attempt.number
+        audit_record(
+            action=AuditEntry.Action.TASK_RETRY,
+            actor=user,
+            task=task,
+            summary=f"Task #{task.pk}: attempt {number}"
+            + (f", confirmed despite permanent Code {task.latest_code}" if task.retry_needs_confirmation else "")
+            + ".",
+            details={"attempt": number, "confirmed": confirmed},
+        )
     _send_and_record(client, task, attempt, prepared)
     attempt.refresh_from_db()
     task.refresh_from_db()
@@ -143,6 +154,32 @@ def attempts_expire_stale(*, now=None) -> int:
     if stale:
         log.warning("marked %d abandoned attempt(s) unknown", len(stale))
     return len(stale)
+
+
+def claim_attempt(
+    task: Task, *, when: Q, reason: str, user: AbstractBaseUser, prepared: PreparedCall, now
+) -> Attempt | None:
+    """In the caller's transaction: move ``task`` to sending and write its next attempt, if the task is still
+    as the caller saw it (same attempt count) and matches ``when``. None if someone else got there first."""
+    claimed = (
+        Task.objects.filter(pk=task.pk, attempt_count=task.attempt_count)
+        .filter(when)
+        .update(
+            state=State.SENDING,
+            state_changed_at=now,
+            attempt_count=F("attempt_count") + 1,
+            next_retry_at=None,  # an attempt under way voids the automatic retry plan
+            retry_note="",
+        )
+    )
+    if not claimed:
+        return None
+    return _new_attempt(task, number=task.attempt_count + 1, reason=reason, user=user, prepared=prepared)
+
+
+def send_claimed(client: ZegoClient, task: Task, attempt: Attempt, prepared: PreparedCall) -> None:
+    """Send a claimed attempt (outside any transaction) and record its outcome."""
+    _send_and_record(client, task, attempt, prepared)
 
 
 def _retryable_q(now) -> Q:
@@ -180,33 +217,33 @@ def _send_and_record(client: ZegoClient, task: Task, attempt: Attempt, prepared:
 
 
 def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
+    """Write the outcome. The client has fitted every field to its column; should the database still refuse
+    a value, the outcome (state and code) is written without ZEGO's texts rather than lost."""
     now = timezone.now()
-    state = _STATE_FOR[result.outcome]
+    state = State.of(result.outcome)
     failure = result.failure
-    Attempt.objects.filter(pk=attempt.pk).update(
-        state=state,
-        finished_at=now,
-        request_id=result.request_id,
-        vendor_task_id=result.vendor_task_id,
-        vendor_request_id=result.vendor_request_id,
-        code=result.code,
-        message=result.message,
-        http_status=result.http_status,
-        latency_ms=result.latency_ms,
-        transport_error=failure.kind.value if failure else "",
-        transport_detail=failure.detail if failure else "",
-        may_have_reached=failure.may_have_reached if failure else True,
-        response_body=result.body,
-    )
-    # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
-    Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
-        state=state,
-        state_changed_at=now,
-        latest_code=result.code,
-        latest_message=result.message or (failure.detail if failure else ""),
-        latest_request_id=result.request_id,
-        vendor_task_id=result.vendor_task_id,
-    )
+    texts = {
+        "request_id": result.request_id,
+        "vendor_task_id": result.vendor_task_id,
+        "vendor_request_id": result.vendor_request_id,
+        "message": result.message,
+        "response_body": result.body,
+    }
+    detail = failure.detail if failure else ""
+    try:
+        with transaction.atomic():
+            _write_outcome(task, attempt, now=now, state=state, result=result, texts=texts, detail=detail)
+    except DatabaseError as exc:
+        log.error("task #%s attempt %s: ZEGO's answer could not be stored in full (%s)", task.pk, attempt.number, exc)
+        detail = (
+            f"{detail} ZEGO's answer could not be stored in full ({type(exc).__name__}); "
+            "its texts were left out, the outcome is kept."
+        ).strip()
+        with transaction.atomic():
+            _write_outcome(
+                task, attempt, now=now, state=state, result=result, texts=dict.fromkeys(texts, ""), detail=detail
+            )
+    overview_forget()
     log.info(
         "task #%s attempt %s (%s): %s code=%s request_id=%s",
         task.pk,
@@ -214,5 +251,38 @@ def _record(task: Task, attempt: Attempt, result: CallResult) -> None:
         attempt.reason,
         state,
         result.code,
-        result.request_id or "-",
+        for_log(result.request_id or "-"),
     )
+
+
+def _write_outcome(
+    task: Task, attempt: Attempt, *, now, state: State, result: CallResult, texts: dict[str, str], detail: str
+) -> None:
+    failure = result.failure
+    Attempt.objects.filter(pk=attempt.pk).update(
+        state=state,
+        finished_at=now,
+        code=result.code,
+        http_status=result.http_status,
+        latency_ms=result.latency_ms,
+        transport_error=failure.kind.value if failure else "",
+        transport_detail=detail,
+        may_have_reached=failure.may_have_reached if failure else True,
+        **texts,
+    )
+    # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
+    accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
+    next_retry_at, retry_note = auto_retry_plan(attempts=attempt.number, result=result, now=now)
+    updated = Task.objects.filter(pk=task.pk, attempt_count=attempt.number).update(
+        **accepted,
+        next_retry_at=next_retry_at,
+        retry_note=retry_note,
+        state=state,
+        state_changed_at=now,
+        latest_code=result.code,
+        latest_message=texts["message"] or detail,
+        latest_request_id=texts["request_id"],
+        vendor_task_id=texts["vendor_task_id"],
+    )
+    if accepted and updated:
+        result_check_enqueue(task_id=task.pk, at=accepted["next_check_at"])

@@ -1,0 +1,68 @@
+"""Reading: the home page and the history search."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from ..forms import FORMS, HistorySearchForm
+from ..gallery import latest_screenshots
+from ..models import Task
+from ..selectors import task_history
+from ..selectors_export import export_csv
+from ..selectors_overview import overview
+from .access import can_read
+
+
+@require_safe
+@can_read
+def home(request: HttpRequest) -> HttpResponse:
+    recent = Task.objects.select_related("created_by")[:10]
+    scripted: list[tuple[str, str]] = []
+    if settings.ZEGO_SIMULATOR:
+        from zego_simulator.scripted import SCRIPTED_FILE_IDS  # a dev tool: never loaded in production
+
+        scripted = list(SCRIPTED_FILE_IDS.items())
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "recent": recent,
+            "forms": FORMS.values(),
+            "scripted": scripted,
+            "overview": overview(),
+            "latest_screenshots": latest_screenshots(),
+        },
+    )
+
+
+@require_safe
+@can_read
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistorySearchForm(request.GET or None)
+    page = None
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        page = task_history(**{k: v for k, v in filters.items() if v not in ("", None)})
+    template = "dashboard/history.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"form": form, "page": page})
+
+
+@require_safe
+@can_read
+def history_export(request: HttpRequest) -> HttpResponse:
+    """The history's current filters as CSV, one row per attempt, streamed."""
+    form = HistorySearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "dashboard/history.html", {"form": form, "page": None}, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    filters = {k: v for k, v in filters.items() if v not in ("", None) and k not in ("before", "after")}
+    response = StreamingHttpResponse(export_csv(**filters), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="thumbs-history-{stamp}.csv"'
+    return response
