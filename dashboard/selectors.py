@@ -20,7 +20,7 @@ PAGE_SIZE = 25
 # A File ID prefix matching at most PREFIX_PROBE_LIMIT tasks is fetched by the ids that a probe of the
 # file_id index reads. A broader one is first looked for among the PREFIX_WINDOW ids next to the cursor,
 # where matches spread over the table are met; the rest is found bucket by bucket of PREFIX_BUCKET ids
-# through the index of migration 0004, which must use the same number (see _dense_prefix_ids).
+# through the index of migration 0013, which must use the same number (see _dense_prefix_rows).
 PREFIX_PROBE_LIMIT = 1000
 PREFIX_WINDOW = 16384
 PREFIX_BUCKET = 16384
@@ -256,7 +256,7 @@ def _dense_prefix_rows(
     def far(chunk: list[int] | None, count: int) -> tuple[str, list]:
         prefix, params = _prefix_sql(q)
         if chunk is not None:
-            # The divisor written out as in the index (migration 0004): a parameter would not match it.
+            # The divisor written out as in the index (migration 0013): a parameter would not match it.
             prefix = f"{prefix} AND id / {PREFIX_BUCKET:d} IN ({', '.join(['%s'] * len(chunk))})"
             params += chunk
         # id + 0, not id: with a condition or an order on id itself the database would walk the id index.
@@ -280,7 +280,7 @@ def _dense_prefix_rows(
 
 
 def _filtered_prefix_rows(qs: QuerySet[Task], q: str, *, top: int | None, after: int | None, limit: int) -> list[Task]:
-    """As _dense_prefix_ids, with other filters: the window first, then every match from the file_id index."""
+    """As _dense_prefix_rows, with other filters: the window first, then every match from the file_id index."""
     starts = Q(Exact(Substr("file_id", 1, len(q)), Value(q)))
     if top is not None:
         rows = list(qs.filter(starts, id__gte=top - PREFIX_WINDOW, id__lt=top).order_by("-id")[:limit])
