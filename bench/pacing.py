@@ -39,27 +39,11 @@ START_DELAY = 0.3  # between "go" and the first call, so that every process star
 
 
 def setup_django(database_url: str) -> None:
-    os.environ.update(
-        {
-            "THUMBS_ENV_FILE": "",  # read no .env: the developer's settings never leak in
-            "DATABASE_URL": database_url,
-            "DJANGO_DEBUG": "off",
-            "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_SECURE_SSL_REDIRECT": "off",
-            "DJANGO_HSTS_SECONDS": "0",
-            "ZEGO_SIMULATOR": "on",
-            "THUMBS_LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "thumbs_admin.settings",
-        }
-    )
-    for name in ("ZEGO_APP_ID", "ZEGO_SERVER_SECRET", "ZEGO_API_URL"):
-        os.environ.pop(name, None)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import django
+    from bench.history.main import setup_django as setup  # one environment for every benchmark
 
-    django.setup()
+    setup(database_url, log_level="WARNING")
 
 
 # --- a sending process ---------------------------------------------------------------------------------

@@ -77,10 +77,12 @@ def resolve_database(args: argparse.Namespace) -> tuple[str, Path | None]:
     return url, owned
 
 
-def setup_django(database_url: str) -> None:
-    """The bench's own environment: no .env is read, so the developer's settings never leak in."""
+def setup_django(database_url: str, *, log_level: str = "INFO") -> None:
+    """The benchmarks' own environment (bench/pacing.py and bench/batch.py use it too): no .env is read, so
+    the developer's settings never leak in."""
     os.environ.update(
         {
+            "THUMBS_LOG_LEVEL": log_level,
             "THUMBS_ENV_FILE": "",
             "DATABASE_URL": database_url,
             "DJANGO_DEBUG": "off",
