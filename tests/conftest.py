@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import select
+import socket
+import subprocess
 import time
 from datetime import timedelta
 
@@ -130,3 +133,17 @@ def stale_sending_task(operator) -> Task:
         task=task, number=1, reason="submit", created_by=operator, nonce="0" * 16, timestamp=1, started_at=long_ago
     )
     return task
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The process's next line of output, or "" when it says nothing within timeout seconds."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline() if ready else ""

@@ -22,16 +22,11 @@ from django.core.management import CommandError, call_command, get_commands, loa
 from honcho.environ import parse_procfile
 
 from dashboard.management.commands import setup as setup_command
+from tests.conftest import free_port
 from thumbs_admin import envfile
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD_LINE = re.compile(r"^\s+password: (\S+)$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- .env ---------------------------------------------------------------------------------------------

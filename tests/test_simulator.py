@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import re
-import select
 import signal
 import socket
 import struct
@@ -31,7 +30,7 @@ from dashboard.zego import signing
 from dashboard.zego.client import ZegoClient
 from dashboard.zego.pacing import ProcessPacer
 from dashboard.zego.types import FailureKind, Mode, Outcome, ThumbnailRequest, Vendor, ZegoConfig
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, first_line, free_port
 from zego_simulator import Reply, ZegoSimulator
 from zego_simulator.scripted import SCRIPTED_FILE_IDS
 
@@ -872,21 +871,9 @@ def test_it_says_in_one_line_when_the_port_is_taken() -> None:
     )
 
 
-def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    return process.stdout.readline() if ready else ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl_c"])
 def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DJANGO_DEBUG": "on", "ZEGO_SIMULATOR": "on", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "zego_simulator", "--port", str(port), "--slow-seconds", "1"],
@@ -897,7 +884,7 @@ def test_it_runs_from_manage_py_and_stops_cleanly(stop_signal: signal.Signals) -
         text=True,
     )
     try:
-        banner = _first_line(process, timeout=15)
+        banner = first_line(process, timeout=15)
         zego = ZegoClient(
             ZegoConfig(
                 app_id=settings.SIMULATOR_APP_ID,

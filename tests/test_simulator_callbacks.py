@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +20,7 @@ from dashboard import services
 from dashboard.models import Result, ResultCheck, Screenshot, Task
 from dashboard.zego import callbacks as zego_callbacks
 from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
+from tests.conftest import first_line, free_port
 from zego_simulator import ZegoSimulator
 from zego_simulator.callbacks import CallbackSender, callback_body
 from zego_simulator.scripted import FAILING_TASK_FILE_ID
@@ -76,8 +75,9 @@ def callback_check(task: Task) -> ResultCheck | None:
     return ResultCheck.objects.filter(task=task, source=ResultCheck.Source.CALLBACK).first()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_callback_from_the_simulator_records_the_screenshots_on_the_task(live_server, settings, operator):
+@pytest.fixture
+def calling_back(live_server, settings):
+    """A simulator that sends its completion callbacks to this test's live server."""
     with ZegoSimulator(
         settings.SIMULATOR_APP_ID,
         settings.SIMULATOR_SERVER_SECRET,
@@ -86,14 +86,18 @@ def test_a_callback_from_the_simulator_records_the_screenshots_on_the_task(live_
         callback_secret=settings.ZEGO_CALLBACK_SECRET,
     ) as sim:
         settings.ZEGO_API_URL = sim.url
-        tencent = submit(Vendor.TENCENT, Mode.TIME_POINTS, operator)
-        huawei = submit(Vendor.HUAWEI, Mode.INTERVAL, operator)
+        yield sim
 
-        wait_for(lambda: callback_check(tencent) and callback_check(huawei), what="both callbacks")
-        wait_for(lambda: not sim.callbacks.pending, what="the sender to finish")
-        deliveries = sim.callbacks.deliveries
 
-    assert [(d.status, d.attempt) for d in deliveries] == [(200, 1), (200, 1)]
+@pytest.mark.django_db(transaction=True)
+def test_a_callback_from_the_simulator_records_the_screenshots_on_the_task(calling_back, operator):
+    sim = calling_back
+    tencent = submit(Vendor.TENCENT, Mode.TIME_POINTS, operator)
+    huawei = submit(Vendor.HUAWEI, Mode.INTERVAL, operator)
+
+    wait_for(lambda: callback_check(tencent) and callback_check(huawei), what="both callbacks")
+    wait_for(lambda: not sim.callbacks.pending, what="the sender to finish")
+    assert [(d.status, d.attempt) for d in sim.callbacks.deliveries] == [(200, 1), (200, 1)]
     tencent.refresh_from_db()
     huawei.refresh_from_db()
     assert (tencent.result, tencent.result_status, tencent.screenshot_count) == (Result.FINISHED, "FINISH", 2)
@@ -108,39 +112,19 @@ def test_a_callback_from_the_simulator_records_the_screenshots_on_the_task(live_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_task_the_provider_fails_gets_no_callback(live_server, settings, operator):
-    with ZegoSimulator(
-        settings.SIMULATOR_APP_ID,
-        settings.SIMULATOR_SERVER_SECRET,
-        quiet=True,
-        callback_url=f"{live_server.url}/zego/callback",
-        callback_secret=settings.ZEGO_CALLBACK_SECRET,
-    ) as sim:
-        settings.ZEGO_API_URL = sim.url
-        request = ThumbnailRequest(Vendor.TENCENT, Mode.TIME_POINTS, FAILING_TASK_FILE_ID, 10, (Decimal(1),))
-        task = services.task_submit(user=operator, request=request).task
-        assert task.vendor_task_id
-        wait_for(lambda: not sim.callbacks.pending, what="the sender to drop the failed task")
-        assert sim.callbacks.deliveries == ()
+def test_a_task_the_provider_fails_gets_no_callback(calling_back, operator):
+    request = ThumbnailRequest(Vendor.TENCENT, Mode.TIME_POINTS, FAILING_TASK_FILE_ID, 10, (Decimal(1),))
+    task = services.task_submit(user=operator, request=request).task
+    assert task.vendor_task_id
+    wait_for(lambda: not calling_back.callbacks.pending, what="the sender to drop the failed task")
+    assert calling_back.callbacks.deliveries == ()
     assert callback_check(task) is None
-
-
-def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    return process.stdout.readline() if ready else ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_manage_py_zego_simulator_calls_back_with_the_secret_the_console_shares(live_server, settings, operator):
     # What make run starts (the Procfile's simulator line), with the default secrets on both sides.
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEGO_CALLBACK")}
     env |= {"DJANGO_DEBUG": "on", "ZEGO_SIMULATOR": "on", "PYTHONUNBUFFERED": "1"}
     argv = ["--port", str(port), "--callback-url", f"{live_server.url}/zego/callback"]
@@ -153,7 +137,7 @@ def test_manage_py_zego_simulator_calls_back_with_the_secret_the_console_shares(
         text=True,
     )
     try:
-        assert _first_line(process, timeout=30).startswith("ZEGO simulator listening on")
+        assert first_line(process, timeout=30).startswith("ZEGO simulator listening on")
         # Written and flushed with the first line (so already read into the pipe's buffer: no select).
         assert process.stdout.readline() == f"Snapshot callbacks go to {live_server.url}/zego/callback\n"
         settings.ZEGO_API_URL = f"http://127.0.0.1:{port}/"
@@ -272,7 +256,7 @@ def test_it_gives_up_after_five_retries(stub):
 
 
 def test_it_retries_when_nobody_answers():
-    url = f"http://127.0.0.1:{_free_port()}/zego/callback"
+    url = f"http://127.0.0.1:{free_port()}/zego/callback"
     sender = CallbackSender(url, "s", app_id=1, base_url="http://sim/", retry_delays=(0.05, 0.05))
     try:
         sender.add(finished_task())
@@ -315,7 +299,7 @@ def test_it_waits_for_the_task_to_finish_and_sends_nothing_for_a_failed_one(stub
 def test_it_refuses_a_bad_callback_option_with_a_clear_error(argv: list[str], says: str, settings) -> None:
     settings.ZEGO_CALLBACK_SECRET = ""
     with pytest.raises(CommandError, match=says.replace("-", r"\-")):
-        call_command("zego_simulator", "--port", str(_free_port()), *argv)
+        call_command("zego_simulator", "--port", str(free_port()), *argv)
 
 
 def test_the_simulator_and_the_console_share_a_default_callback_secret_in_simulator_mode():
