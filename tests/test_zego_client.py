@@ -199,26 +199,20 @@ def test_it_sends_zegos_official_vector_end_to_end(rsps, fixed_signing):
     assert result.outcome is Outcome.SUCCEEDED
 
 
-def test_it_sends_zegos_huawei_request_example_exactly(rsps, client):
+@pytest.mark.parametrize(
+    ("request_", "example"),
+    [(HUAWEI_SAMPLE, HUAWEI_DOC_EXAMPLE), (TENCENT_OFFSETS, TENCENT_DOC_EXAMPLE)],
+    ids=["huawei", "tencent"],
+)
+def test_it_sends_zegos_request_example_exactly(rsps, client, request_, example):
     reply(rsps, DOC_SUCCESS)
-    client.media_thumbnails(HUAWEI_SAMPLE)
+    client.media_thumbnails(request_)
 
     raw = urlsplit(rsps.calls[0].request.url).query
     _, sep, tail = raw.partition("&SignatureVersion=2.0&")
     assert sep
-    assert unquote(tail) == HUAWEI_DOC_EXAMPLE
-    assert business_part(rsps.calls[0]) == parse_qsl(HUAWEI_DOC_EXAMPLE)
-
-
-def test_it_sends_zegos_tencent_request_example_exactly(rsps, client):
-    reply(rsps, DOC_SUCCESS)
-    client.media_thumbnails(TENCENT_OFFSETS)
-
-    raw = urlsplit(rsps.calls[0].request.url).query
-    _, sep, tail = raw.partition("&SignatureVersion=2.0&")
-    assert sep
-    assert unquote(tail) == TENCENT_DOC_EXAMPLE
-    assert business_part(rsps.calls[0]) == parse_qsl(TENCENT_DOC_EXAMPLE)
+    assert unquote(tail) == example
+    assert business_part(rsps.calls[0]) == parse_qsl(example)
 
 
 def test_it_repeats_ext_time_offset_set_once_per_point_in_order(rsps, client):
