@@ -273,7 +273,7 @@ class HistorySearchForm(forms.Form):
         label="Search",
         required=False,
         max_length=HUAWEI_FILE_ID_MAX,
-        help_text="RequestId, vendor task id, or File ID (exact or the start of one).",
+        help_text=_("RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."),
         widget=forms.TextInput(
             attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "aria-keyshortcuts": "/"}
         ),

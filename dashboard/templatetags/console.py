@@ -1,8 +1,9 @@
 """The console's template tags: times in the operator's zone, raw replies made readable.
 
-``{% when value %}`` is the one way a page shows a time: "3 min ago" within a day, else the date and time,
-in the operator's zone, with the exact time and the zone in the tooltip and the machine-readable instant
-in ``datetime``. ``{% when value "exact" %}`` always shows the exact time with its offset.
+``{% when value %}`` is the one way a page shows a time: "3 min ago" within a day, else "11-28 14:01" (this
+year) or "2025-11-28", in the operator's zone, with the exact time and the zone in the tooltip and the
+machine-readable instant in ``datetime``. ``{% when value "exact" %}`` always shows the exact time with its
+offset.
 """
 
 from __future__ import annotations
@@ -38,8 +39,15 @@ def when(context: template.Context, value: datetime | None, style: str = "auto")
     offset = zone.offset_label(value)
     exact = f"{local:%Y-%m-%d %H:%M:%S} {offset}"
     title = exact if zone.name == "UTC" else f"{exact} ({zone.name})"
-    shown = exact if style == "exact" else relative(value, timezone.now()) or f"{local:%Y-%m-%d %H:%M}"
+    shown = exact if style == "exact" else relative(value, timezone.now()) or _short(local, zone)
     return format_html('<time datetime="{}" title="{}">{}</time>', value.astimezone(UTC).isoformat(), title, shown)
+
+
+def _short(local: datetime, zone: Zone) -> str:
+    """Beyond a day: the month, day and time within this year, else the date (the tooltip has it all)."""
+    if local.year == timezone.now().astimezone(zone.tz).year:
+        return f"{local:%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d}"
 
 
 def relative(value: datetime, now: datetime) -> str | None:

@@ -6,7 +6,10 @@ const say = (key, fallback) => document.body.dataset[key] || fallback;
 // The browser's time zone, for pages that show times in it until the operator picks one (Settings).
 try {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (zone) document.cookie = `thumbs_tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax`;
+  // IANA names (Asia/Shanghai, Etc/GMT+8) are cookie-safe as they are; the server checks the name.
+  if (/^[A-Za-z0-9_+\-/]{1,64}$/.test(zone || "")) {
+    document.cookie = `thumbs_tz=${zone}; path=/; max-age=31536000; SameSite=Lax`;
+  }
 } catch {
   // No Intl time zone: the pages show UTC.
 }
@@ -166,6 +169,18 @@ document.addEventListener("submit", (event) => {
     for (const button of form.querySelectorAll("button[type=submit]:not([formmethod])")) button.disabled = true;
   });
 });
+// Back and resubmit shows the task already made: the form's one-time token is kept in this history entry's
+// state when the form is sent, and put back when the entry is shown again (Back, Forward, reload), even when
+// the browser fetches the page anew with a fresh token. The browser itself restores what was typed.
+for (const token of document.querySelectorAll("form input[type=hidden][name=submission_token]")) {
+  const kept = history.state && history.state.thumbsSubmissionToken;
+  if (kept) token.value = kept;
+  token.form.addEventListener("submit", (event) => {
+    if ((event.submitter?.getAttribute("formmethod") || "").toLowerCase() === "get") return;
+    history.replaceState({ ...history.state, thumbsSubmissionToken: token.value }, "");
+  });
+}
+
 // Back to a page kept in the back/forward cache: its form is ready again.
 window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;
