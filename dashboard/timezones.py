@@ -37,6 +37,12 @@ class Zone:
     tz: tzinfo
     source: str  # "chosen", "browser" or "default"
 
+    @property
+    def label(self) -> str:
+        """Asia/Shanghai (UTC+8), or UTC."""
+        offset = self.offset_label()
+        return self.name if offset == self.name else f"{self.name} ({offset})"
+
     def offset_label(self, at: datetime | None = None) -> str:
         """UTC, UTC+8, UTC+5:30, UTC-3: the zone's offset at a moment (daylight saving moves it)."""
         return utc_offset_label((at or datetime.now(UTC)).astimezone(self.tz).utcoffset())
