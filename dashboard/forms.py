@@ -15,8 +15,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, Result, State, Task
+from .models import AuditEntry, Preference, Result, State, Task
+from .timezones import zone_choices, zone_named
 from .zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
@@ -78,10 +80,11 @@ def parse_time_points(raw: str, vendor: str) -> list[str]:
     if not parts:
         raise forms.ValidationError("Enter at least one time point, in seconds, such as 1, 2.5, 10.")
     cap = HUAWEI_MAX_TIME_POINTS if vendor == Vendor.HUAWEI else TENCENT_MAX_TIME_POINTS
-    if len(parts) > cap:
-        raise forms.ValidationError(f"{len(parts)} time points: {vendor} takes at most {cap}.")
     seen: dict[Decimal, str] = {}
     errors, points = [], []
+    # Too many is one error among the others: every problem is listed at once, not the count alone.
+    if len(parts) > cap:
+        errors.append(f"{len(parts)} time points: {vendor} takes at most {cap}.")
     for part in parts:
         try:
             value = Decimal(part)
@@ -124,15 +127,21 @@ class TaskForm(forms.Form):
         label="File ID",
         max_length=HUAWEI_FILE_ID_MAX,
         help_text="Tencent: the VOD FileID (digits). Huawei: the OBS object path, e.g. /record/…/file.mp4.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        # No autocomplete="off": it also stops the browser from restoring the field on Back, and Back then
+        # resubmit must keep the File ID (and its form token, which shows the task already made).
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
     definition = forms.IntegerField(
         label="Definition",
         required=False,
         min_value=1,
         max_value=DEFINITION_MAX,
-        help_text="Tencent screenshot template ID, from ZEGOCLOUD support (10 = JPG at source size).",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        initial=10,
+        help_text=_(
+            "Tencent's screenshot template ID. 10 (suggested) is Tencent's preset template: JPG screenshots at the "
+            "recording's own size. Use another ID only if ZEGOCLOUD support made one for you."
+        ),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "10"}),
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
@@ -264,8 +273,10 @@ class HistorySearchForm(forms.Form):
         label="Search",
         required=False,
         max_length=HUAWEI_FILE_ID_MAX,
-        help_text="RequestId, vendor task id, or File ID (exact or the start of one).",
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."),
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "aria-keyshortcuts": "/"}
+        ),
     )
     vendor = forms.ChoiceField(choices=[("", "Any vendor"), *Task.Vendor.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), *Task.Mode.choices], required=False)
@@ -404,3 +415,34 @@ def _batch_form(form: type[TaskForm]) -> type[TaskForm]:
 
 
 BATCH_FORMS: dict[str, type[TaskForm]] = {mode: _batch_form(form) for mode, form in FORMS.items()}
+
+
+class PreferenceForm(forms.ModelForm):
+    """An operator's own settings: the time zone their pages show times in."""
+
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Times on every page are shown in this zone. Stored times stay in UTC."),
+    )
+
+    class Meta:
+        model = Preference
+        fields = ["time_zone"]
+
+    def __init__(self, *args, browser_zone: str = "", **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        follow = (
+            _("Follow this browser")
+            if not browser_zone
+            else _("Follow this browser (%(zone)s)") % {"zone": browser_zone}
+        )
+        common, every = zone_choices()
+        self.fields["time_zone"].choices = [("", follow), (_("Common"), common), (_("Every zone"), every)]
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"]
+        if name and zone_named(name) is None:
+            raise forms.ValidationError(_("Pick a time zone from the list."))
+        return name

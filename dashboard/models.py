@@ -511,3 +511,13 @@ class PacingSlot(models.Model):
 
     def __str__(self) -> str:
         return f"pacing of {self.action} for AppID {self.app_id}"
+
+
+class Preference(models.Model):
+    """What one operator chose for their own pages. A blank time zone follows the browser's."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import audit, batches, callbacks, health, history, tasks
+from .views import audit, batches, callbacks, health, history, preferences, tasks
 
 app_name = "dashboard"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(r"^zego/callback/?$", callbacks.zego_callback, name="zego_callback"),
     path("tasks/<int:pk>/ask/", tasks.task_ask, name="task_ask"),
     path("audit/", audit.audit, name="audit"),
+    path("preferences/", preferences.preferences, name="preferences"),
     path("batches/", batches.batch_list, name="batch_list"),
     path("batches/new/<slug:mode>/", batches.batch_new, name="batch_new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),

@@ -131,7 +131,7 @@ def test_every_check_is_listed_with_its_source_status_message_code_and_request_i
     record(task, "FINISH", message="SUCCESS", source=ResultCheck.Source.CALLBACK)
     ResultCheck.objects.filter(task=task, status="WAITING").update(code=0, request_id="8123456789012345678")
     html = page(operator_client, Task.objects.get(pk=task.pk))
-    rows = re.findall(r"<tr>\s*<td>\d{4}-.*?</tr>", html.split('class="checks"')[1], re.S)
+    rows = re.findall(r"<tr>\s*<td[^>]*><time .*?</tr>", html.split('class="checks"')[1], re.S)
     text = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
     assert len(text) == 3
     assert "Polled WAITING \N{EN DASH} 0 8123456789012345678" in text[0]  # no message

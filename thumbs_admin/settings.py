@@ -220,6 +220,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # {% when %} (times in the operator's zone) and friends, in every template without a {% load %}.
+            "builtins": ["dashboard.templatetags.console"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",

@@ -10,11 +10,13 @@ from django.views.decorators.http import require_safe
 
 from ..forms import FORMS, HistorySearchForm
 from ..gallery import latest_screenshots
-from ..models import Task
+from ..models import State, Task
 from ..selectors import task_history
 from ..selectors_export import export_csv
 from ..selectors_overview import overview
 from .access import can_read
+
+FOLDED_FILTERS = {"vendor", "mode", "state", "result", "code", "submitter", "since", "until"}
 
 
 @require_safe
@@ -44,13 +46,22 @@ def home(request: HttpRequest) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     form = HistorySearchForm(request.GET or None)
     page = None
+    filters: dict = {}
     if not form.is_bound or form.is_valid():
-        filters = form.cleaned_data if form.is_bound else {}
-        page = task_history(**{k: v for k, v in filters.items() if v not in ("", None)})
+        filters = {k: v for k, v in (form.cleaned_data if form.is_bound else {}).items() if v not in ("", None)}
+        page = task_history(**filters)
     template = "dashboard/history.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, {"form": form, "page": page})
+    context = {
+        "form": form,
+        "page": page,
+        # The folded filters say how many are set (and open by themselves when any is).
+        "filters_set": len(set(filters) & FOLDED_FILTERS),
+        # The results refresh themselves while any task on the page is sending.
+        "sending": sum(task.display_state == State.SENDING for task in page.tasks) if page else 0,
+    }
+    return render(request, template, context)
 
 
 @require_safe

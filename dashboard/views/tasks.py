@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,12 +34,17 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
     if request.method == "POST":
         form = form_class(request.POST)
         if form.is_valid():
+            wanted, token = form.to_request(), form.cleaned_data.get("submission_token")
             submission = services.task_submit(
-                user=request.user,
-                request=form.to_request(),
-                submission_token=form.cleaned_data.get("submission_token"),
-                resubmitted_from=resubmit_of,
+                user=request.user, request=wanted, submission_token=token, resubmitted_from=resubmit_of
             )
+            if not submission.created and submission.task.to_request() != wanted:
+                # The form was sent before, then changed (Back, edit, send): a new task, under a token derived
+                # from both, so that a double click of the changed form still makes only one.
+                token = uuid.uuid5(token, repr(wanted))
+                submission = services.task_submit(
+                    user=request.user, request=wanted, submission_token=token, resubmitted_from=resubmit_of
+                )
             if not submission.created:
                 messages.info(request, "This form was already submitted: here is the task it created.")
             return redirect("dashboard:task_detail", pk=submission.task.pk)
