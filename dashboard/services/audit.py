@@ -13,6 +13,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.functional import Promise
 
 from ..models import AuditEntry, Task
 from ..zego.text import fit
@@ -45,6 +47,13 @@ def audit_record(
         details=details or {},
         remote_addr=_address(request),
     )
+
+
+def in_english(label: str | Promise) -> str:
+    """A label as an entry's summary records it: in English, whatever the language of the request that
+    writes it, so that an entry reads the same for everyone (the page translates the action, not the record)."""
+    with translation.override("en"):
+        return str(label)
 
 
 def _address(request: HttpRequest | None) -> str | None:
