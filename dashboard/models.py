@@ -415,6 +415,13 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"
 
+    @property
+    def by_system(self) -> bool:
+        """Nobody acted (the worker, a command): the page names the actor in the reader's language. A failed
+        sign-in keeps the name typed, even "system"."""
+        signin = (self.Action.SIGNIN_FAILED, self.Action.SIGNIN_LOCKED)
+        return self.actor_id is None and self.actor_name == "system" and self.action not in signin
+
 
 class Batch(models.Model):
     """Many tasks sent by the workers at ZEGO's pace: a batch submission, or a bulk retry of a frozen set."""

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.utils.functional import Promise
 
 from ..models import AuditEntry, Task
 from ..zego.text import fit
@@ -49,11 +49,12 @@ def audit_record(
     )
 
 
-def in_english(label: str | Promise) -> str:
-    """A label as an entry's summary records it: in English, whatever the language of the request that
-    writes it, so that an entry reads the same for everyone (the page translates the action, not the record)."""
+def display_in_english(instance: Model, field: str) -> str:
+    """``instance.get_<field>_display()`` as an entry's summary records it: in English, whatever the language
+    of the request that writes it, so that an entry reads the same for everyone (pages translate the action,
+    not the record)."""
     with translation.override("en"):
-        return str(label)
+        return getattr(instance, f"get_{field}_display")()
 
 
 def _address(request: HttpRequest | None) -> str | None:

@@ -32,7 +32,7 @@ from ..models import FINAL_RESULTS, AuditEntry, Result, ResultCheck, Screenshot,
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import fit
 from ..zego.types import CallResult, MediaTaskStatus, Vendor
-from .audit import audit_record, in_english
+from .audit import audit_record, display_in_english
 
 # How long a worker's call may wait for its turn under the shared rate limit (a browser's waits at most
 # ZEGO_PACING_MAX_WAIT_SECONDS): well inside stale_after()'s 60 s margin for pacing.
@@ -193,7 +193,7 @@ def result_ask(
         actor=user,
         task=task,
         summary=f"Task #{task.pk}: asked ZEGO again for the provider's result "
-        f"({in_english(task.get_result_display()).lower() or 'none yet'} until then).",
+        f"({display_in_english(task, 'result').lower() or 'none yet'} until then).",
     )
     return _ask(task, source=ResultCheck.Source.ASK, user=user, client=client, now=now)
 

@@ -25,7 +25,7 @@ from ..selectors_overview import overview_forget
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
-from .audit import audit_record, in_english
+from .audit import audit_record, display_in_english
 from .results import result_check_enqueue, result_fields_on_acceptance
 from .retries import auto_retry_plan
 
@@ -86,7 +86,7 @@ def task_submit(
                 action=AuditEntry.Action.TASK_RESUBMIT if resubmitted_from else AuditEntry.Action.TASK_SUBMIT,
                 actor=user,
                 task=task,
-                summary=f"Task #{task.pk}: {task.vendor} {in_english(task.get_mode_display()).lower()}, "
+                summary=f"Task #{task.pk}: {task.vendor} {display_in_english(task, 'mode').lower()}, "
                 f"File ID {task.file_id}"
                 + (f" (edited from task #{resubmitted_from.pk})" if resubmitted_from else "")
                 + ".",
