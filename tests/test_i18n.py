@@ -33,7 +33,7 @@ from dashboard.models import AuditEntry, Batch, RefusedCallback, Result, Screens
 from dashboard.services import batches
 from dashboard.services.audit import audit_record
 from dashboard.zego.codes import lookup
-from dashboard.zego.types import MEDIA_THUMBNAILS, Mode, ThumbnailRequest, Vendor
+from dashboard.zego.types import MEDIA_THUMBNAILS, FailureKind, Mode, ThumbnailRequest, Vendor
 from tests.conftest import _user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ ALLOWED = {
     "thumbs", "ZEGO", "ZEGOCLOUD", "MediaThumbnails", "SnapshotByTimeOffset", "SampleSnapshot",
     "DescribeMediaTask", "RequestId", "FileId", "AppId", "AppID", "TaskId", "ServerSecret", "SignatureNonce",
     "SignatureVersion", "Timestamp", "Action", "PROCESSING", "FAIL", "FAILED", "VOD", "OBS", "CDN",
-    "ID", "UTC", "CSV", "UTF", "HTTP", "HTML", "JSON", "API", "JPG", "MB", "NTP", "Unix",
+    "ID", "UTC", "CSV", "UTF", "HTTP", "HTML", "JSON", "API", "JPG", "MB", "NTP", "TLS", "Unix",
 }  # fmt: skip
 # What the fixtures below store (user names, a vendor as a callback sent it): data, not interface.
 DATA = {"olga", "victor", "ada", "nemo", "hw"}
@@ -398,6 +398,9 @@ def test_a_return_code_meaning_reads_in_the_readers_language(operator, operator_
         info = lookup(MEDIA_THUMBNAILS, 41003)
         assert (str(info.meaning), str(info.action)) == ("文件不存在。", "请确认文件格式和文件 ID，然后重新提交。")
         assert str(info.retry.label) == "先修正：直接重试会以同样方式失败"
+        # A failure without a code: its recorded detail stays English, its kind reads in the reader's language.
+        assert str(FailureKind.NOT_SENT_BUSY.label) == "未发送：共享限速没有空闲的发送时机"
+        assert len({str(kind.label) for kind in FailureKind}) == len(FailureKind)
         assert (
             str(lookup(MEDIA_THUMBNAILS, 5555).meaning)
             == "未知返回码 5555：不在 thumbs 的 MediaThumbnails 返回码目录中。"
