@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest: make test ARGS="-k history -x"
 ARGS ?=
 
-.PHONY: help install run test test-postgres lint format bench clean
+.PHONY: help install run test test-postgres lint format messages bench clean
 
 help: ## Show this list
 	@echo "Usage: make TARGET   (Python 3.12+ is found by scripts/find-python.sh)"
@@ -48,6 +48,14 @@ lint: install ## Check lint and formatting with ruff (changes nothing)
 format: install ## Fix what ruff can fix (imports, upgrades) and format the code
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The catalogue's sources: everything but the tests, the benchmarks and what is installed or collected.
+MESSAGES_ENV := DJANGO_DEBUG=on THUMBS_ENV_FILE=
+MESSAGES_IGNORE := --ignore .venv --ignore 'tests/*' --ignore 'bench/*' --ignore 'staticfiles/*'
+
+messages: install ## Update the Chinese catalogue from the code, then compile it (GNU gettext); commit both files
+	$(MESSAGES_ENV) $(PY) manage.py makemessages --locale zh_Hans --add-location file --no-obsolete $(MESSAGES_IGNORE)
+	$(MESSAGES_ENV) $(PY) manage.py compilemessages --locale zh_Hans --ignore .venv
 
 bench: install ## Run the history benchmark at 100k and 1M tasks on SQLite and PostgreSQL (bench/run.sh)
 	bash bench/run.sh

@@ -15,7 +15,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from .models import AuditEntry, Preference, Result, State, Task
 from .timezones import zone_choices, zone_named
@@ -37,7 +39,7 @@ LAST_DATE = date.max.replace(day=30)  # the history adds a day to "To"
 
 def _date_up_to_last(value: date | None) -> date | None:
     if value and value > LAST_DATE:
-        raise forms.ValidationError(f"Pick a date up to {LAST_DATE:%Y-%m-%d}.")
+        raise forms.ValidationError(_("Pick a date up to %(date)s.") % {"date": f"{LAST_DATE:%Y-%m-%d}"})
     return value
 
 
@@ -51,26 +53,30 @@ def _hidden_character(text: str) -> str | None:
 _SPLIT = re.compile(r"[\s,;]+")
 
 
+def _vendor_label(vendor: str) -> str:
+    return Task.Vendor(vendor).label if vendor in Task.Vendor.values else vendor
+
+
 def file_id_problem(file_id: str, vendor: str | None = None) -> str | None:
     """What is wrong with a File ID, or None: the one set of rules for the forms, batches and the CLI.
     Without a vendor, only the rules that hold for both."""
     if vendor is None:
         if len(file_id) > HUAWEI_FILE_ID_MAX:
-            return f"A File ID has at most {HUAWEI_FILE_ID_MAX} characters."
+            return _("A File ID has at most %(max)s characters.") % {"max": HUAWEI_FILE_ID_MAX}
         if _CONTROL.search(file_id):
-            return "File ID contains a control character (a tab, newline or similar)."
+            return _("File ID contains a control character (a tab, newline or similar).")
         hidden = _hidden_character(file_id)
         if hidden:
-            return (
-                f"File ID contains an invisible or direction-changing character ({hidden}), which can make one "
-                "File ID look like another. Type it again without it."
-            )
+            return _(
+                "File ID contains an invisible or direction-changing character (%(character)s), which can make "
+                "one File ID look like another. Type it again without it."
+            ) % {"character": hidden}
         return None
     if vendor == Vendor.TENCENT:
         if not (file_id.isascii() and file_id.isdigit()):
-            return "A Tencent File ID is digits only, such as 1397757897438985100."
+            return _("A Tencent File ID is digits only, such as 1397757897438985100.")
         if len(file_id) > TENCENT_FILE_ID_MAX:
-            return f"A Tencent File ID has at most {TENCENT_FILE_ID_MAX} digits."
+            return _("A Tencent File ID has at most %(max)s digits.") % {"max": TENCENT_FILE_ID_MAX}
     return None
 
 
@@ -78,31 +84,36 @@ def parse_time_points(raw: str, vendor: str) -> list[str]:
     """'1, 2.5, 10' or one per line -> ['1', '2.5', '10'] (exact decimal strings), or ValidationError."""
     parts = [p for p in _SPLIT.split(raw.strip()) if p]
     if not parts:
-        raise forms.ValidationError("Enter at least one time point, in seconds, such as 1, 2.5, 10.")
+        raise forms.ValidationError(_("Enter at least one time point, in seconds, such as 1, 2.5, 10."))
     cap = HUAWEI_MAX_TIME_POINTS if vendor == Vendor.HUAWEI else TENCENT_MAX_TIME_POINTS
     seen: dict[Decimal, str] = {}
     errors, points = [], []
     # Too many is one error among the others: every problem is listed at once, not the count alone.
     if len(parts) > cap:
-        errors.append(f"{len(parts)} time points: {vendor} takes at most {cap}.")
+        errors.append(
+            _("%(count)s time points: %(vendor)s takes at most %(max)s.")
+            % {"count": len(parts), "vendor": _vendor_label(vendor), "max": cap}
+        )
     for part in parts:
         try:
             value = Decimal(part)
         except InvalidOperation:
-            errors.append(f"“{part[:20]}” is not a number of seconds.")
+            errors.append(_("“%(value)s” is not a number of seconds.") % {"value": part[:20]})
             continue
         if not value.is_finite():
-            errors.append(f"“{part[:20]}” is not a finite number.")
+            errors.append(_("“%(value)s” is not a finite number.") % {"value": part[:20]})
         elif value < 0:
-            errors.append(f"{part} is negative: time points count from the start of the file.")
+            errors.append(_("%(value)s is negative: time points count from the start of the file.") % {"value": part})
         elif value > MAX_TIME_POINT_SECONDS:
-            errors.append(f"{part} is beyond {MAX_TIME_POINT_SECONDS:,} seconds.")
+            errors.append(
+                _("%(value)s is beyond %(max)s seconds.") % {"value": part, "max": f"{MAX_TIME_POINT_SECONDS:,}"}
+            )
         elif vendor == Vendor.HUAWEI and value != value.to_integral_value():
-            errors.append(f"{part}: Huawei takes whole seconds only.")
+            errors.append(_("%(value)s: Huawei takes whole seconds only.") % {"value": part})
         elif value.as_tuple().exponent < -3 and value != value.quantize(Decimal("0.001")):
-            errors.append(f"{part}: at most three decimal places (milliseconds).")
+            errors.append(_("%(value)s: at most three decimal places (milliseconds).") % {"value": part})
         elif value in seen:
-            errors.append(f"{part} is repeated (same time as {seen[value]}).")
+            errors.append(_("%(value)s is repeated (same time as %(first)s).") % {"value": part, "first": seen[value]})
         else:
             seen[value] = part
             normal = value.normalize()
@@ -121,23 +132,26 @@ class TaskForm(forms.Form):
         choices=Task.Vendor.choices,
         initial=Vendor.TENCENT.value,
         widget=forms.RadioSelect,
-        help_text="Where the recording is stored: Tencent Cloud VOD or Huawei Cloud OBS.",
+        label=gettext_lazy("Vendor"),
+        help_text=gettext_lazy("Where the recording is stored: Tencent Cloud VOD or Huawei Cloud OBS."),
     )
     file_id = forms.CharField(
-        label="File ID",
+        label=gettext_lazy("File ID"),
         max_length=HUAWEI_FILE_ID_MAX,
-        help_text="Tencent: the VOD FileID (digits). Huawei: the OBS object path, e.g. /record/…/file.mp4.",
+        help_text=gettext_lazy(
+            "Tencent: the VOD FileID (digits). Huawei: the OBS object path, e.g. /record/…/file.mp4."
+        ),
         # No autocomplete="off": it also stops the browser from restoring the field on Back, and Back then
         # resubmit must keep the File ID (and its form token, which shows the task already made).
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
     definition = forms.IntegerField(
-        label="Definition",
+        label=gettext_lazy("Definition"),
         required=False,
         min_value=1,
         max_value=DEFINITION_MAX,
         initial=10,
-        help_text=_(
+        help_text=gettext_lazy(
             "Tencent's screenshot template ID. 10 (suggested) is Tencent's preset template: JPG screenshots at the "
             "recording's own size. Use another ID only if ZEGOCLOUD support made one for you."
         ),
@@ -151,7 +165,10 @@ class TaskForm(forms.Form):
         if not self.is_bound and not self.initial.get("submission_token"):
             self.initial["submission_token"] = uuid.uuid4()
         self.fields["definition"].error_messages.update(
-            {"invalid": "Definition must be a whole number, such as 10.", "min_value": "Definition must be 1 or more."}
+            {
+                "invalid": _("Definition must be a whole number, such as 10."),
+                "min_value": _("Definition must be 1 or more."),
+            }
         )
 
     @property
@@ -183,7 +200,7 @@ class TaskForm(forms.Form):
                 self.add_error("file_id", problem)
         if vendor == Vendor.TENCENT:
             if data.get("definition") is None and "definition" not in self.errors:
-                self.add_error("definition", "Tencent needs a Definition: the screenshot template ID.")
+                self.add_error("definition", _("Tencent needs a Definition: the screenshot template ID."))
         else:
             data["definition"] = None
         return data
@@ -212,15 +229,20 @@ class TaskForm(forms.Form):
 
 class TimePointsForm(TaskForm):
     mode = Mode.TIME_POINTS
-    title = "Time points"
-    description = "Screenshots at the moments you list."
+    title = gettext_lazy("Time points")
+    description = gettext_lazy("Screenshots at the moments you list.")
 
     time_points = forms.CharField(
-        label="Time points",
+        label=gettext_lazy("Time points"),
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="Seconds from the start, separated by commas or one per line: 1, 2.5, 10. "
-        f"Tencent: up to {TENCENT_MAX_TIME_POINTS}, to the millisecond. "
-        f"Huawei: up to {HUAWEI_MAX_TIME_POINTS}, whole seconds.",
+        help_text=format_lazy(
+            gettext_lazy(
+                "Seconds from the start, separated by commas or one per line: 1, 2.5, 10. "
+                "Tencent: up to {tencent_max}, to the millisecond. Huawei: up to {huawei_max}, whole seconds."
+            ),
+            tencent_max=TENCENT_MAX_TIME_POINTS,
+            huawei_max=HUAWEI_MAX_TIME_POINTS,
+        ),
     )
 
     def clean_time_points(self) -> list[str]:
@@ -231,15 +253,19 @@ class TimePointsForm(TaskForm):
 
 class IntervalForm(TaskForm):
     mode = Mode.INTERVAL
-    title = "Interval"
-    description = "A screenshot every N seconds until the recording ends."
+    title = gettext_lazy("Interval")
+    description = gettext_lazy("A screenshot every N seconds until the recording ends.")
 
     interval = forms.IntegerField(
-        label="Interval",
+        label=gettext_lazy("Interval"),
         required=False,
         min_value=INTERVAL_MIN,
         max_value=INTERVAL_MAX,
-        help_text=f"Huawei: a screenshot every N whole seconds, {INTERVAL_MIN} to {INTERVAL_MAX}.",
+        help_text=format_lazy(
+            gettext_lazy("Huawei: a screenshot every N whole seconds, {min} to {max}."),
+            min=INTERVAL_MIN,
+            max=INTERVAL_MAX,
+        ),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
@@ -247,9 +273,14 @@ class IntervalForm(TaskForm):
         super().__init__(*args, **kwargs)
         self.fields["interval"].error_messages.update(
             {
-                "invalid": "Interval must be a whole number of seconds.",
-                "min_value": f"Interval must be at least {INTERVAL_MIN} second.",
-                "max_value": f"Interval must be at most {INTERVAL_MAX} seconds.",
+                "invalid": _("Interval must be a whole number of seconds."),
+                "min_value": ngettext(
+                    "Interval must be at least %(min)s second.",
+                    "Interval must be at least %(min)s seconds.",
+                    INTERVAL_MIN,
+                )
+                % {"min": INTERVAL_MIN},
+                "max_value": _("Interval must be at most %(max)s seconds.") % {"max": INTERVAL_MAX},
             }
         )
 
@@ -257,7 +288,7 @@ class IntervalForm(TaskForm):
         data = super().clean()
         if data.get("vendor") == Vendor.HUAWEI:
             if data.get("interval") is None and "interval" not in self.errors:
-                self.add_error("interval", "Huawei needs an Interval: whole seconds between screenshots.")
+                self.add_error("interval", _("Huawei needs an Interval: whole seconds between screenshots."))
         else:
             data["interval"] = None
             self.errors.pop("interval", None)
@@ -270,22 +301,34 @@ FORMS: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePoint
 
 class HistorySearchForm(forms.Form):
     q = forms.CharField(
-        label="Search",
+        label=gettext_lazy("Search"),
         required=False,
         max_length=HUAWEI_FILE_ID_MAX,
-        help_text=_("RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."),
+        help_text=gettext_lazy("RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."),
         widget=forms.TextInput(
             attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "aria-keyshortcuts": "/"}
         ),
     )
-    vendor = forms.ChoiceField(choices=[("", "Any vendor"), *Task.Vendor.choices], required=False)
-    mode = forms.ChoiceField(choices=[("", "Any mode"), *Task.Mode.choices], required=False)
-    state = forms.ChoiceField(choices=[("", "Any state"), *State.choices], required=False)
-    result = forms.ChoiceField(choices=[("", "Any result"), *Result.choices], required=False)
-    code = forms.IntegerField(label="Code", required=False, widget=forms.NumberInput(attrs={"placeholder": "Code"}))
-    submitter = forms.CharField(label="Submitted by", required=False, max_length=150)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    vendor = forms.ChoiceField(
+        label=gettext_lazy("Vendor"), choices=[("", gettext_lazy("Any vendor")), *Task.Vendor.choices], required=False
+    )
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Mode"), choices=[("", gettext_lazy("Any mode")), *Task.Mode.choices], required=False
+    )
+    state = forms.ChoiceField(
+        label=gettext_lazy("State"), choices=[("", gettext_lazy("Any state")), *State.choices], required=False
+    )
+    result = forms.ChoiceField(
+        label=gettext_lazy("Result"), choices=[("", gettext_lazy("Any result")), *Result.choices], required=False
+    )
+    code = forms.IntegerField(
+        label=gettext_lazy("Code"),
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": gettext_lazy("Code")}),
+    )
+    submitter = forms.CharField(label=gettext_lazy("Submitted by"), required=False, max_length=150)
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     batch = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
@@ -297,7 +340,7 @@ class HistorySearchForm(forms.Form):
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].strip()
         if _CONTROL.search(q):
-            raise forms.ValidationError("The search contains a control character.")
+            raise forms.ValidationError(_("The search contains a control character."))
         return q
 
     def clean_submitter(self) -> str:
@@ -313,16 +356,20 @@ class HistorySearchForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "“To” is before “From”.")
+            self.add_error("until", _("“To” is before “From”."))
         return data
 
 
 class AuditSearchForm(forms.Form):
-    action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
-    who = forms.CharField(label="Who", required=False, max_length=150)
-    task = forms.IntegerField(label="Task", required=False, min_value=1, max_value=2**63 - 1)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
+        choices=[("", gettext_lazy("Any action")), *AuditEntry.Action.choices],
+        required=False,
+    )
+    who = forms.CharField(label=gettext_lazy("Who"), required=False, max_length=150)
+    task = forms.IntegerField(label=gettext_lazy("Task"), required=False, min_value=1, max_value=2**63 - 1)
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -332,7 +379,7 @@ class AuditSearchForm(forms.Form):
     def clean_who(self) -> str:
         who = self.cleaned_data["who"].strip()
         if _CONTROL.search(who):
-            raise forms.ValidationError("The name contains a control character.")
+            raise forms.ValidationError(_("The name contains a control character."))
         return who
 
     def clean_since(self) -> date | None:
@@ -350,20 +397,20 @@ class BatchFormMixin(forms.Form):
     """A mode's form with many File IDs instead of one: pasted one per line, or a text/CSV file."""
 
     file_ids = forms.CharField(
-        label="File IDs",
+        label=gettext_lazy("File IDs"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-        help_text="One per line, up to 20,000. Each is checked with the same rules as the single form.",
+        help_text=gettext_lazy("One per line, up to 20,000. Each is checked with the same rules as the single form."),
     )
     upload = forms.FileField(
-        label="Or a text or CSV file",
+        label=gettext_lazy("Or a text or CSV file"),
         required=False,
-        help_text="One File ID per line, or the first column of a CSV (a header row is skipped).",
+        help_text=gettext_lazy("One File ID per line, or the first column of a CSV (a header row is skipped)."),
     )
     send_valid_only = forms.BooleanField(
-        label="Send only the valid lines",
+        label=gettext_lazy("Send only the valid lines"),
         required=False,
-        help_text="Leave out the lines listed as invalid or repeated.",
+        help_text=gettext_lazy("Leave out the lines listed as invalid or repeated."),
     )
 
     def clean(self) -> dict:
@@ -378,17 +425,24 @@ class BatchFormMixin(forms.Form):
         lines = batch_check_lines(text, vendor=vendor)
         self.lines = lines
         if not lines.valid and not lines.invalid and not lines.duplicates:
-            self.add_error("file_ids", "Paste at least one File ID, or choose a file.")
+            self.add_error("file_ids", _("Paste at least one File ID, or choose a file."))
         elif not lines.valid:
-            self.add_error("file_ids", "None of these lines can be sent: see the list below.")
+            self.add_error("file_ids", _("None of these lines can be sent: see the list below."))
         elif lines.too_many:
-            self.add_error("file_ids", f"{len(lines.valid):,} File IDs: a batch takes at most {MAX_ITEMS:,}.")
+            self.add_error(
+                "file_ids",
+                _("%(count)s File IDs: a batch takes at most %(max)s.")
+                % {"count": f"{len(lines.valid):,}", "max": f"{MAX_ITEMS:,}"},
+            )
         elif (lines.invalid or lines.duplicates) and not data.get("send_valid_only"):
             bad = len(lines.invalid) + len(lines.duplicates)
             self.add_error(
                 "file_ids",
-                f"{bad:,} of {bad + len(lines.valid):,} lines cannot be sent (listed below): fix them, or tick "
-                "“Send only the valid lines”.",
+                _(
+                    "%(bad)s of %(total)s lines cannot be sent (listed below): fix them, or tick "
+                    "“Send only the valid lines”."
+                )
+                % {"bad": f"{bad:,}", "total": f"{bad + len(lines.valid):,}"},
             )
         return data
 
@@ -396,12 +450,14 @@ class BatchFormMixin(forms.Form):
         upload = data.get("upload")
         if upload:
             if upload.size > UPLOAD_MAX_BYTES:
-                self.add_error("upload", f"The file is over {UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+                self.add_error(
+                    "upload", _("The file is over %(size)s MB.") % {"size": UPLOAD_MAX_BYTES // (1024 * 1024)}
+                )
                 return None
             try:
                 return upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                self.add_error("upload", "The file is not UTF-8 text: save it as UTF-8 (CSV UTF-8) and try again.")
+                self.add_error("upload", _("The file is not UTF-8 text: save it as UTF-8 (CSV UTF-8) and try again."))
                 return None
         return data.get("file_ids") or ""
 
@@ -421,9 +477,9 @@ class PreferenceForm(forms.ModelForm):
     """An operator's own settings: the time zone their pages show times in."""
 
     time_zone = forms.ChoiceField(
-        label=_("Time zone"),
+        label=gettext_lazy("Time zone"),
         required=False,
-        help_text=_("Times on every page are shown in this zone. Stored times stay in UTC."),
+        help_text=gettext_lazy("Times on every page are shown in this zone. Stored times stay in UTC."),
     )
 
     class Meta:

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .models import Screenshot, Task
 
@@ -41,7 +42,9 @@ class ScreenshotItem:
 
     @property
     def caption(self) -> str:
-        return f"{self.seconds} s" if self.seconds else f"No. {self.shot.position}"
+        if self.seconds:
+            return _("%(seconds)s s") % {"seconds": self.seconds}
+        return _("No. %(position)s") % {"position": self.shot.position}
 
 
 def screenshot_items(task: Task, shots: Iterable[Screenshot]) -> list[ScreenshotItem]:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .zego.callbacks import Refusal
 from .zego.codes import CodeInfo, RetryClass, lookup
@@ -35,12 +36,12 @@ class State(models.TextChoices):
     Accepted, not "succeeded": what the provider then made of it is the task's ``Result``, and a page must
     never call a provider failure a success."""
 
-    QUEUED = "queued", "Queued"  # a batch item not sent yet
-    SENDING = "sending", "Sending"
-    SUCCEEDED = Outcome.SUCCEEDED.value, "Accepted by ZEGO"
-    FAILED = Outcome.FAILED.value, "Failed"
-    UNKNOWN = Outcome.UNKNOWN.value, "Unknown"
-    CANCELLED = "cancelled", "Cancelled"  # a batch item whose batch was cancelled before it was sent
+    QUEUED = "queued", _("Queued")  # a batch item not sent yet
+    SENDING = "sending", _("Sending")
+    SUCCEEDED = Outcome.SUCCEEDED.value, _("Accepted by ZEGO")
+    FAILED = Outcome.FAILED.value, _("Failed")
+    UNKNOWN = Outcome.UNKNOWN.value, _("Unknown")
+    CANCELLED = "cancelled", _("Cancelled")  # a batch item whose batch was cancelled before it was sent
 
     @classmethod
     def of(cls, outcome: Outcome) -> State:
@@ -63,11 +64,11 @@ def _shown_state(state: str, since: datetime) -> State:
 class Result(models.TextChoices):
     """What the provider (Tencent VOD or Huawei) made of a task ZEGO accepted; blank until ZEGO accepts."""
 
-    WAITING = "waiting", "Waiting"
-    PROCESSING = "processing", "Processing"
-    FINISHED = "finished", "Finished"
-    FAILED = "failed", "Provider failed"
-    STUCK = "stuck", "Stuck"
+    WAITING = "waiting", _("Waiting")
+    PROCESSING = "processing", _("Processing")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Provider failed")
+    STUCK = "stuck", _("Stuck")
 
     @classmethod
     def of_status(cls, status: str) -> Result | None:
@@ -103,18 +104,18 @@ def _shown_result(result: str, accepted_at: datetime) -> Result | None:
 
 class Task(models.Model):
     class Vendor(models.TextChoices):
-        TENCENT = ZegoVendor.TENCENT.value, "Tencent"
-        HUAWEI = ZegoVendor.HUAWEI.value, "Huawei"
+        TENCENT = ZegoVendor.TENCENT.value, _("Tencent")
+        HUAWEI = ZegoVendor.HUAWEI.value, _("Huawei")
 
     class Mode(models.TextChoices):
-        TIME_POINTS = Mode.TIME_POINTS.value, "Time points"
-        INTERVAL = Mode.INTERVAL.value, "Interval"
+        TIME_POINTS = Mode.TIME_POINTS.value, _("Time points")
+        INTERVAL = Mode.INTERVAL.value, _("Interval")
 
     vendor = models.CharField(max_length=16, choices=Vendor.choices)
     mode = models.CharField(max_length=32, choices=Mode.choices)
-    file_id = models.CharField("File ID", max_length=1024, db_index=True)  # PostgreSQL adds a LIKE index too
+    file_id = models.CharField(_("File ID"), max_length=1024, db_index=True)  # PostgreSQL adds a LIKE index too
     definition = models.PositiveBigIntegerField(null=True, blank=True)
-    time_points = models.JSONField(default=list, blank=True, help_text="Seconds, as exact decimal strings.")
+    time_points = models.JSONField(default=list, blank=True, help_text=_("Seconds, as exact decimal strings."))
     interval = models.PositiveSmallIntegerField(null=True, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -127,16 +128,16 @@ class Task(models.Model):
 
     state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
     state_changed_at = models.DateTimeField(default=timezone.now)
-    latest_code = models.IntegerField("code", null=True, blank=True)
+    latest_code = models.IntegerField(_("code"), null=True, blank=True)
     latest_message = models.TextField(blank=True)
-    latest_request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
-    vendor_task_id = models.CharField("vendor task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
+    latest_request_id = models.CharField(_("RequestId"), max_length=REQUEST_ID_MAX, blank=True)
+    vendor_task_id = models.CharField(_("vendor task id"), max_length=VENDOR_TASK_ID_MAX, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
 
     # What the provider made of it (DescribeMediaTask polling, "ask ZEGO again", the snapshot callback).
     result = models.CharField(max_length=16, choices=Result.choices, blank=True)
-    result_status = models.CharField("provider status", max_length=32, blank=True)  # FINISH, SUCCEEDED...
-    result_message = models.TextField("provider message", blank=True)
+    result_status = models.CharField(_("provider status"), max_length=32, blank=True)  # FINISH, SUCCEEDED...
+    result_message = models.TextField(_("provider message"), blank=True)
     result_checked_at = models.DateTimeField(null=True, blank=True)
     result_checks = models.PositiveIntegerField(default=0)
     next_check_at = models.DateTimeField(null=True, blank=True)  # null: nothing to ask (final, stuck, not accepted)
@@ -152,8 +153,8 @@ class Task(models.Model):
             models.UniqueConstraint(fields=["created_by", "submission_token"], name="task_submission_token_per_user")
         ]
         permissions = [
-            ("submit_task", "Can submit screenshot tasks"),
-            ("retry_task", "Can retry screenshot tasks"),
+            ("submit_task", _("Can submit screenshot tasks")),
+            ("retry_task", _("Can retry screenshot tasks")),
         ]
         # Every list index ends in id: the history page is a newest-first keyset over id.
         indexes = [
@@ -216,11 +217,11 @@ class Task(models.Model):
 
 class Attempt(models.Model):
     class Reason(models.TextChoices):
-        SUBMIT = "submit", "Submit"
-        RETRY = "retry", "Retry"
-        BATCH = "batch", "Batch"
-        BULK_RETRY = "bulk_retry", "Bulk retry"
-        AUTO = "auto", "Automatic retry"
+        SUBMIT = "submit", _("Submit")
+        RETRY = "retry", _("Retry")
+        BATCH = "batch", _("Batch")
+        BULK_RETRY = "bulk_retry", _("Bulk retry")
+        AUTO = "auto", _("Automatic retry")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -230,9 +231,9 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
 
-    nonce = models.CharField("SignatureNonce", max_length=16)
-    timestamp = models.BigIntegerField("Timestamp")
-    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    nonce = models.CharField(_("SignatureNonce"), max_length=16)
+    timestamp = models.BigIntegerField(_("Timestamp"))
+    request_id = models.CharField(_("RequestId"), max_length=REQUEST_ID_MAX, blank=True)
     vendor_task_id = models.CharField(max_length=VENDOR_TASK_ID_MAX, blank=True)
     vendor_request_id = models.CharField(max_length=VENDOR_REQUEST_ID_MAX, blank=True)
     code = models.IntegerField(null=True, blank=True)
@@ -268,9 +269,9 @@ class ResultCheck(models.Model):
     """One answer about a task's result: a DescribeMediaTask call (polled or asked for) or a callback."""
 
     class Source(models.TextChoices):
-        POLL = "poll", "Polled"
-        ASK = "ask", "Asked by an operator"
-        CALLBACK = "callback", "Callback"
+        POLL = "poll", _("Polled")
+        ASK = "ask", _("Asked by an operator")
+        CALLBACK = "callback", _("Callback")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="checks")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -278,10 +279,10 @@ class ResultCheck(models.Model):
     asked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    status = models.CharField("provider status", max_length=32, blank=True)
+    status = models.CharField(_("provider status"), max_length=32, blank=True)
     message = models.TextField(blank=True)
     code = models.IntegerField(null=True, blank=True)
-    request_id = models.CharField("RequestId", max_length=REQUEST_ID_MAX, blank=True)
+    request_id = models.CharField(_("RequestId"), max_length=REQUEST_ID_MAX, blank=True)
     transport_error = models.CharField(max_length=32, blank=True)
     transport_detail = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
@@ -318,25 +319,25 @@ class RefusedCallback(models.Model):
     """A snapshot callback that was not recorded on a task, for the operator's list (newest kept)."""
 
     class Reason(models.TextChoices):
-        NO_SECRET = Refusal.NO_SECRET.value, "No callback secret set"
-        EMPTY = Refusal.EMPTY.value, "Empty body"
-        OVERSIZED = Refusal.OVERSIZED.value, "Body too large"
-        NOT_JSON = Refusal.NOT_JSON.value, "Body not JSON"
-        MISSING_FIELD = Refusal.MISSING_FIELD.value, "Field missing"
-        BAD_FIELD = Refusal.BAD_FIELD.value, "Field invalid"
-        BAD_PICTURE_LIST = Refusal.BAD_PICTURE_LIST.value, "Bad snapshot_pic_list"
-        BAD_SIGNATURE = Refusal.BAD_SIGNATURE.value, "Bad signature"
-        STALE = Refusal.STALE.value, "Timestamp too far off"
-        SIGNATURE_REUSED = Refusal.SIGNATURE_REUSED.value, "Signature reused"
-        UNKNOWN_TASK = Refusal.UNKNOWN_TASK.value, "Unknown task"
+        NO_SECRET = Refusal.NO_SECRET.value, _("No callback secret set")
+        EMPTY = Refusal.EMPTY.value, _("Empty body")
+        OVERSIZED = Refusal.OVERSIZED.value, _("Body too large")
+        NOT_JSON = Refusal.NOT_JSON.value, _("Body not JSON")
+        MISSING_FIELD = Refusal.MISSING_FIELD.value, _("Field missing")
+        BAD_FIELD = Refusal.BAD_FIELD.value, _("Field invalid")
+        BAD_PICTURE_LIST = Refusal.BAD_PICTURE_LIST.value, _("Bad snapshot_pic_list")
+        BAD_SIGNATURE = Refusal.BAD_SIGNATURE.value, _("Bad signature")
+        STALE = Refusal.STALE.value, _("Timestamp too far off")
+        SIGNATURE_REUSED = Refusal.SIGNATURE_REUSED.value, _("Signature reused")
+        UNKNOWN_TASK = Refusal.UNKNOWN_TASK.value, _("Unknown task")
 
     received_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=32, choices=Reason.choices)
     message = models.CharField(max_length=300, blank=True)  # what the sender was told
-    http_status = models.PositiveSmallIntegerField("answered")
+    http_status = models.PositiveSmallIntegerField(_("answered"))
     remote_address = models.CharField(max_length=64, blank=True)
     vendor = models.CharField(max_length=16, blank=True)  # as sent: tencent or hw
-    zego_task_id = models.CharField("ZEGO task id", max_length=VENDOR_TASK_ID_MAX, blank=True)
+    zego_task_id = models.CharField(_("ZEGO task id"), max_length=VENDOR_TASK_ID_MAX, blank=True)
     body_excerpt = models.TextField(blank=True)  # masked: never the callback secret or a signature
 
     class Meta:
@@ -373,20 +374,20 @@ class AuditEntry(models.Model):
     """Who did what, when: append-only. Nothing in the console or the admin changes or deletes an entry."""
 
     class Action(models.TextChoices):
-        TASK_SUBMIT = "task_submit", "Submitted a task"
-        TASK_RESUBMIT = "task_resubmit", "Edited and resubmitted a task"
-        TASK_RETRY = "task_retry", "Retried a task"
-        RESULT_ASK = "result_ask", "Asked ZEGO again"
-        BATCH_SUBMIT = "batch_submit", "Submitted a batch"
-        BULK_RETRY = "bulk_retry", "Started a bulk retry"
-        BATCH_CANCEL = "batch_cancel", "Cancelled a batch"
-        CALLBACK_REFUSED = "callback_refused", "Refused a callback"
-        SIGNIN_FAILED = "signin_failed", "Sign-in failed"
-        SIGNIN_LOCKED = "signin_locked", "Sign-in locked out"
-        USER_CREATED = "user_created", "User created"
-        USER_CHANGED = "user_changed", "User changed"
-        ROLE_ADDED = "role_added", "Role added"
-        ROLE_REMOVED = "role_removed", "Role removed"
+        TASK_SUBMIT = "task_submit", _("Submitted a task")
+        TASK_RESUBMIT = "task_resubmit", _("Edited and resubmitted a task")
+        TASK_RETRY = "task_retry", _("Retried a task")
+        RESULT_ASK = "result_ask", _("Asked ZEGO again")
+        BATCH_SUBMIT = "batch_submit", _("Submitted a batch")
+        BULK_RETRY = "bulk_retry", _("Started a bulk retry")
+        BATCH_CANCEL = "batch_cancel", _("Cancelled a batch")
+        CALLBACK_REFUSED = "callback_refused", _("Refused a callback")
+        SIGNIN_FAILED = "signin_failed", _("Sign-in failed")
+        SIGNIN_LOCKED = "signin_locked", _("Sign-in locked out")
+        USER_CREATED = "user_created", _("User created")
+        USER_CHANGED = "user_changed", _("User changed")
+        ROLE_ADDED = "role_added", _("Role added")
+        ROLE_REMOVED = "role_removed", _("Role removed")
 
     at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=32, choices=Action.choices)
@@ -403,7 +404,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
         indexes = [
             models.Index(fields=["action", "-id"], name="audit_action"),
             models.Index(fields=["actor_name", "-id"], name="audit_actor"),
@@ -414,13 +415,20 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'}: {self.summary}"
 
+    @property
+    def by_system(self) -> bool:
+        """Nobody acted (the worker, a command): the page names the actor in the reader's language. A failed
+        sign-in keeps the name typed, even "system"."""
+        signin = (self.Action.SIGNIN_FAILED, self.Action.SIGNIN_LOCKED)
+        return self.actor_id is None and self.actor_name == "system" and self.action not in signin
+
 
 class Batch(models.Model):
     """Many tasks sent by the workers at ZEGO's pace: a batch submission, or a bulk retry of a frozen set."""
 
     class Kind(models.TextChoices):
-        SUBMIT = "submit", "Batch submission"
-        RETRY = "retry", "Bulk retry"
+        SUBMIT = "submit", _("Batch submission")
+        RETRY = "retry", _("Bulk retry")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -452,10 +460,10 @@ class BatchItem(models.Model):
     item, before the call: an item is never sent unrecorded, nor claimed twice."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        CANCELLED = "cancelled", "Cancelled"
-        SKIPPED = "skipped", "Skipped"  # a bulk retry's task that was no longer retryable when its turn came
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+        SKIPPED = "skipped", _("Skipped")  # a bulk retry's task that was no longer retryable when its turn came
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="batch_items")
@@ -501,7 +509,7 @@ class PacingSlot(models.Model):
     clock (PostgreSQL) or this machine's (SQLite).
     """
 
-    app_id = models.BigIntegerField("AppID")
+    app_id = models.BigIntegerField(_("AppID"))
     action = models.CharField(max_length=64)
     next_free = models.FloatField(default=0.0)
     slow_until = models.FloatField(default=0.0)  # after a Code 6: go slower until then

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from django.utils import translation
+
 from .models import Attempt, Result, State, Task
 from .selectors import tasks_matching
 from .zego.codes import lookup
@@ -35,12 +37,16 @@ def export_rows(**filters: object) -> Iterator[tuple]:
     not stored) nor the ServerSecret."""
     task_ids = tasks_matching(**filters).values("pk")
     rows = Attempt.objects.filter(task_id__in=task_ids).order_by("task_id", "number").values_list(*FIELDS)
-    states, results, modes = dict(State.choices), dict(Result.choices), dict(Task.Mode.choices)
+    # A file for scripts and spreadsheets: labels and meanings in English whatever the page's language (and
+    # plain strings, evaluated once, rather than lazy ones).
+    with translation.override("en"):
+        states, results, modes = ({k: str(v) for k, v in c.choices} for c in (State, Result, Task.Mode))
     meanings: dict[int, str] = {}
     for row in rows.iterator(chunk_size=CHUNK):
         code = row[12]
         if code is not None and code not in meanings:
-            meanings[code] = lookup(MEDIA_THUMBNAILS, code).meaning
+            with translation.override("en"):
+                meanings[code] = str(lookup(MEDIA_THUMBNAILS, code).meaning)
         yield (
             row[0], row[1].isoformat(), row[2], modes.get(row[3], row[3]), row[4], states.get(row[5], row[5]),
             results.get(row[6], row[6]), row[7], row[8], row[9].isoformat(), states.get(row[10], row[10]),

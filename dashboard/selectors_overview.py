@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .models import Batch, State, Task
 from .zego.codes import lookup
@@ -78,7 +80,11 @@ def overview(*, now: datetime | None = None, use_cache: bool = True) -> Overview
             return found
     now = now or timezone.now()
     data = Overview(
-        windows=[_window("Last 24 hours", now - timedelta(days=1)), _window("Last 7 days", now - timedelta(days=7))],
+        # Lazy texts: the cached overview is shared by readers of either language.
+        windows=[
+            _window(_("Last 24 hours"), now - timedelta(days=1)),
+            _window(_("Last 7 days"), now - timedelta(days=7)),
+        ],
         hours=_bars(now - timedelta(hours=23), now, TruncHour, timedelta(hours=1), "%H:00"),
         days=_bars(now - timedelta(days=29), now, TruncDay, timedelta(days=1), "%m-%d"),
         top_codes=_top_codes(now - timedelta(days=7)),
@@ -130,7 +136,12 @@ def _bars(start: datetime, now: datetime, trunc, step: timedelta, fmt: str) -> l
         bars.append(
             Bar(
                 label=at.strftime(fmt),
-                title=f"{at:%Y-%m-%d %H:%M} UTC: {total} submitted, {failed} failed or unknown",
+                title=format_lazy(
+                    _("{time} UTC: {total} submitted, {failed} failed or unknown"),
+                    time=f"{at:%Y-%m-%d %H:%M}",
+                    total=total,
+                    failed=failed,
+                ),
                 total=total,
                 failed=failed,
                 x=round(i * width, 1),

@@ -10,25 +10,31 @@ cd "$(dirname "$0")/.."
 make --no-print-directory install
 
 readonly CHROMIUM=/usr/bin/chromium
-if [[ ! -x "$CHROMIUM" ]]; then
+# Debian packages the tests need: Chromium for the browser tests, GNU gettext (msgfmt, xgettext, msgcmp) for
+# the translation catalogue's tests. Installed when missing; those tests never skip.
+packages=()
+[[ -x "$CHROMIUM" ]] || packages+=(chromium)
+command -v msgfmt >/dev/null 2>&1 && command -v xgettext >/dev/null 2>&1 && command -v msgcmp >/dev/null 2>&1 \
+    || packages+=(gettext)
+if [[ ${#packages[@]} -gt 0 ]]; then
     sudo=()
     if [[ $(id -u) -ne 0 ]]; then
         if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
             sudo=(sudo -n)
         else
-            echo "test: the browser tests need Chromium at $CHROMIUM, and this user cannot install it." >&2
-            echo "Install it (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y chromium" >&2
+            echo "test: the tests need ${packages[*]} (Chromium at $CHROMIUM, GNU gettext's msgfmt), and this user cannot install them." >&2
+            echo "Install them (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y ${packages[*]}" >&2
             exit 1
         fi
     fi
-    echo "test: installing Chromium for the browser tests (apt-get install chromium)"
+    echo "test: installing ${packages[*]} for the tests (apt-get install)"
     export DEBIAN_FRONTEND=noninteractive
-    if ! "${sudo[@]}" apt-get update -q || ! "${sudo[@]}" apt-get install -y -q chromium; then
-        echo "test: installing Chromium failed; the browser tests need it at $CHROMIUM." >&2
+    if ! "${sudo[@]}" apt-get update -q || ! "${sudo[@]}" apt-get install -y -q "${packages[@]}"; then
+        echo "test: installing ${packages[*]} failed; the tests need them." >&2
         exit 1
     fi
-    if [[ ! -x "$CHROMIUM" ]]; then
-        echo "test: apt-get installed chromium but $CHROMIUM is still missing." >&2
+    if [[ ! -x "$CHROMIUM" ]] || ! command -v msgfmt >/dev/null 2>&1; then
+        echo "test: apt-get installed ${packages[*]} but $CHROMIUM or msgfmt is still missing." >&2
         exit 1
     fi
 fi

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dashboard import services
 from dashboard.models import Attempt, State, Task
@@ -39,6 +39,12 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()  # the overview is cached for a few seconds: no test sees another's
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    yield
+    translation.deactivate()  # LocaleMiddleware leaves a request's language active in the thread
 
 
 @pytest.fixture(autouse=True)

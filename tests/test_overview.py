@@ -50,7 +50,7 @@ def test_the_page_shows_counts_codes_chart_and_work_in_progress_with_links(opera
     html = operator_client.get("/").content.decode()
     today = timezone.now().strftime("%Y-%m-%d")
 
-    assert "100% failed or unknown" in html and 'href="/tasks/?state=failed">3 failed' in html
+    assert "100% failed or unknown" in html and 'href="/tasks/?state=failed">3 Failed' in html
     assert 'href="/tasks/?code=41003&amp;state=failed"><strong>41003</strong></a> File does not exist.' in html
     assert html.index("41003</strong>") < html.index("1000</strong>")  # most frequent first
     assert f'href="/tasks/?since={today}&amp;until={today}"' in html and "<svg" in html

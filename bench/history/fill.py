@@ -95,8 +95,9 @@ class RowMaker:
         self.step = SPAN.total_seconds() / max(tasks, 1)
         self.legacy_below = int(tasks * LEGACY_SHARE)
         self.streams = [f"stream-{k:04d}" for k in range(STREAMS)]
-        self.meaning = {code: lookup(ACTION, code).meaning for code, _ in FAILED_CODES}
-        self.meaning[0] = lookup(ACTION, 0).meaning
+        # Plain strings (the meanings are lazily translated), in English: no language is active here.
+        self.meaning = {code: str(lookup(ACTION, code).meaning) for code, _ in FAILED_CODES}
+        self.meaning[0] = str(lookup(ACTION, 0).meaning)
         codes, weights = zip(*FAILED_CODES, strict=True)
         self.failed_codes = self.rng.choices(codes, weights, k=4096)  # a pool: choices() per row is slow
         self.time_points = ['["1"]', '["0.5", "10", "30"]', '["5", "15"]', '["2.25", "60", "120", "180"]']

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from ..models import AuditEntry, Task
 from ..zego.text import fit
@@ -45,6 +47,14 @@ def audit_record(
         details=details or {},
         remote_addr=_address(request),
     )
+
+
+def display_in_english(instance: Model, field: str) -> str:
+    """``instance.get_<field>_display()`` as an entry's summary records it: in English, whatever the language
+    of the request that writes it, so that an entry reads the same for everyone (pages translate the action,
+    not the record)."""
+    with translation.override("en"):
+        return getattr(instance, f"get_{field}_display")()
 
 
 def _address(request: HttpRequest | None) -> str | None:

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from ..forms import file_id_problem
 from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
@@ -84,7 +85,8 @@ def batch_check_lines(text: str, *, vendor: str) -> LineCheck:
         if problem:
             invalid.append(Line(line.number, line.file_id, problem))
         elif line.file_id in seen:
-            duplicates.append(Line(line.number, line.file_id, f"Repeats line {seen[line.file_id]}."))
+            repeats = gettext("Repeats line %(line)s.") % {"line": seen[line.file_id]}
+            duplicates.append(Line(line.number, line.file_id, repeats))
         else:
             seen[line.file_id] = line.number
             valid.append(line)
@@ -105,9 +107,9 @@ def batch_create(
         if existing is not None:
             return existing
     if not file_ids:
-        raise ValueError("A batch needs at least one File ID.")
+        raise ValueError(gettext("A batch needs at least one File ID."))
     if len(file_ids) > MAX_ITEMS:
-        raise ValueError(f"A batch takes at most {MAX_ITEMS:,} File IDs.")
+        raise ValueError(gettext("A batch takes at most %(max)s File IDs.") % {"max": f"{MAX_ITEMS:,}"})
     now = timezone.now()
     parameters = {
         "vendor": template.vendor.value,
@@ -349,13 +351,14 @@ class BulkRetryPlan:
         return self.retry + sum(self.excluded.values())
 
 
+# In English, as the batch and its audit entry record them; the page translates them (gettext_noop marks them).
 EXCLUDED_WHY = {
-    State.SUCCEEDED: "succeeded: nothing to retry",
-    State.SENDING: "still sending: its outcome is not known yet",
-    State.QUEUED: "queued in a batch: not sent yet",
-    State.CANCELLED: "cancelled before it was sent: submit it again instead",
+    State.SUCCEEDED: gettext_noop("succeeded: nothing to retry"),
+    State.SENDING: gettext_noop("still sending: its outcome is not known yet"),
+    State.QUEUED: gettext_noop("queued in a batch: not sent yet"),
+    State.CANCELLED: gettext_noop("cancelled before it was sent: submit it again instead"),
 }
-PERMANENT_WHY = "failed with a permanent code: fix the input first (include them to retry anyway)"
+PERMANENT_WHY = gettext_noop("failed with a permanent code: fix the input first (include them to retry anyway)")
 
 
 def _permanent_codes() -> list[int]:
@@ -394,9 +397,12 @@ def bulk_retry_create(
     plan = bulk_retry_plan(filters=filters, include_permanent=include_permanent)
     ids = list(_retry_set(filters, include_permanent=include_permanent).order_by("id").values_list("pk", flat=True))
     if not ids:
-        raise ValueError("No task matching these filters can be retried.")
+        raise ValueError(gettext("No task matching these filters can be retried."))
     if len(ids) > MAX_ITEMS:
-        raise ValueError(f"{len(ids):,} tasks match: a bulk retry takes at most {MAX_ITEMS:,}. Narrow the filters.")
+        raise ValueError(
+            gettext("%(count)s tasks match: a bulk retry takes at most %(max)s. Narrow the filters.")
+            % {"count": f"{len(ids):,}", "max": f"{MAX_ITEMS:,}"}
+        )
     with transaction.atomic():
         batch = Batch.objects.create(
             kind=Batch.Kind.RETRY,

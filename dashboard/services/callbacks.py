@@ -21,7 +21,7 @@ from ..zego import callbacks
 from ..zego.callbacks import CallbackRefused, Refusal, Signed, SnapshotCallback
 from ..zego.text import fit, for_log, scrub
 from ..zego.types import BODY_LIMIT, VENDOR_TASK_ID_MAX, CallResult, Vendor
-from .audit import audit_record
+from .audit import audit_record, display_in_english
 from .results import Shot, result_record
 
 log = logging.getLogger("dashboard.callbacks")
@@ -186,8 +186,8 @@ def callback_refuse(
         audit_record(
             action=AuditEntry.Action.CALLBACK_REFUSED,
             actor_name="ZEGO",  # the signature says so
-            summary=f"Snapshot callback not recorded ({row.get_reason_display().lower()}, answered {status}): "
-            f"{refused.message}",
+            summary=f"Snapshot callback not recorded ({display_in_english(row, 'reason').lower()}, "
+            f"answered {status}): {refused.message}",
             details={"reason": row.reason, "answered": status, "task_id": task_id, "vendor": vendor},
         )
     log.warning(

@@ -26,12 +26,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import FINAL_RESULTS, AuditEntry, Result, ResultCheck, Screenshot, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import fit
 from ..zego.types import CallResult, MediaTaskStatus, Vendor
-from .audit import audit_record
+from .audit import audit_record, display_in_english
 
 # How long a worker's call may wait for its turn under the shared rate limit (a browser's waits at most
 # ZEGO_PACING_MAX_WAIT_SECONDS): well inside stale_after()'s 60 s margin for pacing.
@@ -185,14 +186,14 @@ def result_ask(
     task.refresh_from_db()
     if task.state != State.SUCCEEDED or not task.vendor_task_id:
         raise ResultAskRefused(
-            "ZEGO has not accepted this task, so the provider has no result to ask about. Retry it first."
+            _("ZEGO has not accepted this task, so the provider has no result to ask about. Retry it first.")
         )
     audit_record(  # before the call, like a retry: the entry exists even if the process dies in it
         action=AuditEntry.Action.RESULT_ASK,
         actor=user,
         task=task,
         summary=f"Task #{task.pk}: asked ZEGO again for the provider's result "
-        f"({task.get_result_display().lower() or 'none yet'} until then).",
+        f"({display_in_english(task, 'result').lower() or 'none yet'} until then).",
     )
     return _ask(task, source=ResultCheck.Source.ASK, user=user, client=client, now=now)
 

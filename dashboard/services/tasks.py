@@ -18,13 +18,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import RETRYABLE_STATES, Attempt, AuditEntry, State, Task
 from ..selectors_overview import overview_forget
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
 from ..zego.types import CallResult, PreparedCall, ThumbnailRequest, format_number
-from .audit import audit_record
+from .audit import audit_record, display_in_english
 from .results import result_check_enqueue, result_fields_on_acceptance
 from .retries import auto_retry_plan
 
@@ -85,7 +86,8 @@ def task_submit(
                 action=AuditEntry.Action.TASK_RESUBMIT if resubmitted_from else AuditEntry.Action.TASK_SUBMIT,
                 actor=user,
                 task=task,
-                summary=f"Task #{task.pk}: {task.vendor} {task.get_mode_display().lower()}, File ID {task.file_id}"
+                summary=f"Task #{task.pk}: {task.vendor} {display_in_english(task, 'mode').lower()}, "
+                f"File ID {task.file_id}"
                 + (f" (edited from task #{resubmitted_from.pk})" if resubmitted_from else "")
                 + ".",
             )
@@ -115,7 +117,7 @@ def task_retry(
             task, when=_retryable_q(now), reason=Attempt.Reason.RETRY, user=user, prepared=prepared, now=now
         )
         if attempt is None:
-            raise RetryRefused("Another retry of this task has just started; its outcome will show here.")
+            raise RetryRefused(_("Another retry of this task has just started; its outcome will show here."))
         number = attempt.number
         audit_record(
             action=AuditEntry.Action.TASK_RETRY,
@@ -188,14 +190,17 @@ def _retryable_q(now) -> Q:
 
 def _refuse_unless_retryable(task: Task, *, confirmed: bool) -> None:
     if task.state == State.SUCCEEDED:
-        raise RetryRefused("This task succeeded: there is nothing to retry. Submit a new task instead.")
+        raise RetryRefused(_("This task succeeded: there is nothing to retry. Submit a new task instead."))
     if task.state == State.SENDING and task.state_changed_at >= timezone.now() - stale_after():
-        raise RetryRefused("This task is still sending: wait for its outcome before retrying.")
+        raise RetryRefused(_("This task is still sending: wait for its outcome before retrying."))
     if task.retry_needs_confirmation and not confirmed:
         info = task.code_info
         raise RetryNeedsConfirmation(
-            f"Code {task.latest_code} ({info.meaning}) is permanent: the same input will probably fail "
-            "again. Confirm to retry anyway."
+            _(
+                "Code %(code)s (%(meaning)s) is permanent: the same input will probably fail again. "
+                "Confirm to retry anyway."
+            )
+            % {"code": task.latest_code, "meaning": info.meaning}
         )
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ..forms import BATCH_FORMS, SHOWN_PROBLEMS, HistorySearchForm
@@ -19,7 +20,7 @@ from .access import can_read
 def batch_new(request: HttpRequest, mode: str) -> HttpResponse:
     form_class = BATCH_FORMS.get(mode)
     if form_class is None:
-        raise Http404("No such screenshot mode.")
+        raise Http404(_("No such screenshot mode."))
     if request.method == "POST":
         form = form_class(request.POST, request.FILES)
         if form.is_valid():
@@ -72,9 +73,10 @@ def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
     count = batches.batch_cancel(batch=batch, user=request.user)
     if count:
-        messages.warning(request, f"Batch #{batch.pk} cancelled: {count:,} tasks will not be sent.")
+        values = {"batch": batch.pk, "count": f"{count:,}"}
+        messages.warning(request, _("Batch #%(batch)s cancelled: %(count)s tasks will not be sent.") % values)
     else:
-        messages.info(request, f"Batch #{batch.pk} had nothing left to cancel.")
+        messages.info(request, _("Batch #%(batch)s had nothing left to cancel.") % {"batch": batch.pk})
     return redirect("dashboard:batch_detail", pk=batch.pk)
 
 

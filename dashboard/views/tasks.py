@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .. import services
@@ -29,7 +30,7 @@ CHECK_OVERDUE = timedelta(seconds=30)
 def task_new(request: HttpRequest, mode: str) -> HttpResponse:
     form_class = FORMS.get(mode)
     if form_class is None:
-        raise Http404("No such screenshot mode.")
+        raise Http404(_("No such screenshot mode."))
     resubmit_of = _resubmit_source(request)
     if request.method == "POST":
         form = form_class(request.POST)
@@ -46,7 +47,7 @@ def task_new(request: HttpRequest, mode: str) -> HttpResponse:
                     user=request.user, request=wanted, submission_token=token, resubmitted_from=resubmit_of
                 )
             if not submission.created:
-                messages.info(request, "This form was already submitted: here is the task it created.")
+                messages.info(request, _("This form was already submitted: here is the task it created."))
             return redirect("dashboard:task_detail", pk=submission.task.pk)
     else:
         initial = form_class.initial_from_task(resubmit_of) if resubmit_of else {}
@@ -86,12 +87,16 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "dashboard/retry_confirm.html", {"task": task, "reason": str(exc), "origin": origin})
         flash = str(exc)
     except services.RetryRefused as exc:
-        flash = f"Not retried: {exc}"
+        flash = _("Not retried: %(reason)s") % {"reason": exc}
     else:
         ok = attempt.state == State.SUCCEEDED
-        label = attempt.get_state_display()
-        flash = f"Attempt {attempt.number}: {label[:1].lower()}{label[1:]}"
-        flash += f", RequestId {attempt.request_id}." if attempt.request_id else "."
+        label = str(attempt.get_state_display())
+        state = f"{label[:1].lower()}{label[1:]}"
+        values = {"number": attempt.number, "state": state, "request_id": attempt.request_id}
+        if attempt.request_id:
+            flash = _("Attempt %(number)s: %(state)s, RequestId %(request_id)s.") % values
+        else:
+            flash = _("Attempt %(number)s: %(state)s.") % values
     # The service has refreshed `task` from the database, whatever the outcome.
     if request.htmx and origin == "history":
         return render(request, "dashboard/_task_row.html", {"task": task, "flash": flash})
@@ -109,7 +114,7 @@ def task_ask(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         check = services.result_ask(task=task, user=request.user)
     except services.ResultAskRefused as exc:
-        flash, ok = f"Not asked: {exc}", False
+        flash, ok = _("Not asked: %(reason)s") % {"reason": exc}, False
     else:
         flash, ok = _check_summary(check), not (check.transport_error or check.code)
     task.refresh_from_db()
@@ -121,11 +126,16 @@ def task_ask(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _check_summary(check: ResultCheck) -> str:
     if check.transport_error:
-        return f"Asked ZEGO: no usable answer ({check.transport_detail or check.transport_error})."
+        return _("Asked ZEGO: no usable answer (%(detail)s).") % {
+            "detail": check.transport_detail or check.transport_error
+        }
     if check.code:
-        return f"Asked ZEGO: Code {check.code}, {check.message or 'no message'}."
-    words = f"the provider says {check.status}" if check.status else "no status in the answer"
-    return f"Asked ZEGO: {words}."
+        if check.message:
+            return _("Asked ZEGO: Code %(code)s, %(message)s.") % {"code": check.code, "message": check.message}
+        return _("Asked ZEGO: Code %(code)s, no message.") % {"code": check.code}
+    if check.status:
+        return _("Asked ZEGO: the provider says %(status)s.") % {"status": check.status}
+    return _("Asked ZEGO: no status in the answer.")
 
 
 def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: str = "") -> HttpResponse:

@@ -3,12 +3,18 @@
 ZEGO reuses small numbers with different meanings across API families (in an older global list 7 meant
 "rate limited"; for MediaThumbnails it means "authentication failed"), so each family has its own table.
 Every family also shares the gateway codes, which are answered before any business logic runs.
+
+Meanings and actions are translated lazily: a catalogue entry reads in the language of whoever is shown it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 class RetryClass(StrEnum):
@@ -20,77 +26,77 @@ class RetryClass(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "none": "No retry needed",
-            "transient": "Transient: safe to retry",
-            "manual": "Retry after a look",
-            "permanent": "Fix first: a retry will fail the same way",
+            "none": _("No retry needed"),
+            "transient": _("Transient: safe to retry"),
+            "manual": _("Retry after a look"),
+            "permanent": _("Fix first: a retry will fail the same way"),
         }[self.value]
 
 
 @dataclass(frozen=True)
 class CodeInfo:
     code: int
-    meaning: str
-    action: str
+    meaning: str | Promise
+    action: str | Promise
     retry: RetryClass
     known: bool = True
 
 
-def _table(*rows: tuple[int, str, str, RetryClass]) -> dict[int, CodeInfo]:
+def _table(*rows: tuple[int, Promise, Promise, RetryClass]) -> dict[int, CodeInfo]:
     return {code: CodeInfo(code, meaning, action, retry) for code, meaning, action, retry in rows}
 
 
 T, M, P = RetryClass.TRANSIENT, RetryClass.MANUAL, RetryClass.PERMANENT
 # "Request too frequent": the same number for every family; the client slows its pacer down on it.
 TOO_FREQUENT = 6
-_CHECK_CONFIG = "Check ZEGO_APP_ID and ZEGO_SERVER_SECRET against the ZEGOCLOUD Admin Console."
+_CHECK_CONFIG = _("Check ZEGO_APP_ID and ZEGO_SERVER_SECRET against the ZEGOCLOUD Admin Console.")
 
 GATEWAY = _table(
-    (100000001, "AppId format error.", _CHECK_CONFIG, P),
-    (100000002, "Timestamp empty.", "A thumbs bug: report it with the RequestId.", P),
-    (100000003, "Timestamp badly formatted (must be Unix seconds).", "A thumbs bug: report it.", P),
+    (100000001, _("AppId format error."), _CHECK_CONFIG, P),
+    (100000002, _("Timestamp empty."), _("A thumbs bug: report it with the RequestId."), P),
+    (100000003, _("Timestamp badly formatted (must be Unix seconds)."), _("A thumbs bug: report it."), P),
     (
         100000004,
-        "Signature expired: clock skew over 10 minutes, or an old signature reused.",
-        "Check this server's clock (NTP), then retry: a retry signs afresh.",
+        _("Signature expired: clock skew over 10 minutes, or an old signature reused."),
+        _("Check this server's clock (NTP), then retry: a retry signs afresh."),
         M,
     ),
-    (100000005, "Signature wrong: wrong ServerSecret, or values signed differ from values sent.", _CHECK_CONFIG, P),
-    (100000006, "Action empty.", "A thumbs bug: report it.", P),
-    (100000007, "Action unsupported.", "Check ZEGO_API_URL points at ZEGO's server API.", P),
-    (100000008, "SignatureNonce empty.", "A thumbs bug: report it.", P),
-    (100000009, "Signature empty.", "A thumbs bug: report it.", P),
-    (100000010, "ServerSecret not found for this AppId.", _CHECK_CONFIG, P),
-    (100000011, "App configuration not found.", "Check ZEGO_APP_ID; contact ZEGOCLOUD support.", P),
-    (100000013, "SignatureVersion empty.", "A thumbs bug: report it.", P),
-    (100000014, "SignatureVersion unsupported (only 2.0).", "A thumbs bug: report it.", P),
-    (100000015, "ZEGO gateway internal error.", "Retry shortly; ZEGO's side had a hiccup.", T),
-    (100000016, "App not set up for this environment.", "Contact ZEGOCLOUD support with the AppId.", P),
-    (100000017, "Service not enabled for this app.", "Ask ZEGOCLOUD support to enable the service.", P),
+    (100000005, _("Signature wrong: wrong ServerSecret, or values signed differ from values sent."), _CHECK_CONFIG, P),
+    (100000006, _("Action empty."), _("A thumbs bug: report it."), P),
+    (100000007, _("Action unsupported."), _("Check ZEGO_API_URL points at ZEGO's server API."), P),
+    (100000008, _("SignatureNonce empty."), _("A thumbs bug: report it."), P),
+    (100000009, _("Signature empty."), _("A thumbs bug: report it."), P),
+    (100000010, _("ServerSecret not found for this AppId."), _CHECK_CONFIG, P),
+    (100000011, _("App configuration not found."), _("Check ZEGO_APP_ID; contact ZEGOCLOUD support."), P),
+    (100000013, _("SignatureVersion empty."), _("A thumbs bug: report it."), P),
+    (100000014, _("SignatureVersion unsupported (only 2.0)."), _("A thumbs bug: report it."), P),
+    (100000015, _("ZEGO gateway internal error."), _("Retry shortly; ZEGO's side had a hiccup."), T),
+    (100000016, _("App not set up for this environment."), _("Contact ZEGOCLOUD support with the AppId."), P),
+    (100000017, _("Service not enabled for this app."), _("Ask ZEGOCLOUD support to enable the service."), P),
 )
 
 MEDIA_THUMBNAILS = GATEWAY | _table(
-    (2, "Input parameter error.", "Correct the field named in the message, then resubmit.", P),
-    (3, "Related permissions not activated.", "Contact ZEGOCLOUD Technical Support.", P),
-    (4, "CDN type mismatch.", "Check the vendor matches where the recording is stored.", P),
-    (5, "Configuration error.", "Contact ZEGOCLOUD Technical Support.", P),
-    (TOO_FREQUENT, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
-    (7, "Authentication failed.", _CHECK_CONFIG, P),
+    (2, _("Input parameter error."), _("Correct the field named in the message, then resubmit."), P),
+    (3, _("Related permissions not activated."), _("Contact ZEGOCLOUD Technical Support."), P),
+    (4, _("CDN type mismatch."), _("Check the vendor matches where the recording is stored."), P),
+    (5, _("Configuration error."), _("Contact ZEGOCLOUD Technical Support."), P),
+    (TOO_FREQUENT, _("Request too frequent (over 20 calls/s for this AppID)."), _("Retry in a moment."), T),
+    (7, _("Authentication failed."), _CHECK_CONFIG, P),
     (
         1000,
-        "Request failed (often a wrong File ID: ZEGO does not check that it exists).",
-        "Check the File ID; if it is right, retry, and contact ZEGOCLOUD support with the RequestId.",
+        _("Request failed (often a wrong File ID: ZEGO does not check that it exists)."),
+        _("Check the File ID; if it is right, retry, and contact ZEGOCLOUD support with the RequestId."),
         M,
     ),
-    (41003, "File does not exist.", "Confirm the file format and File ID, then resubmit.", P),
+    (41003, _("File does not exist."), _("Confirm the file format and File ID, then resubmit."), P),
 )
 
 # DescribeMediaTask's page lists no codes of its own; these mirror MediaThumbnails (inferred).
 DESCRIBE_MEDIA_TASK = GATEWAY | _table(
-    (2, "Input parameter error.", "Check the TaskId and vendor.", P),
-    (TOO_FREQUENT, "Request too frequent (over 20 calls/s for this AppID).", "Retry in a moment.", T),
-    (7, "Authentication failed.", _CHECK_CONFIG, P),
-    (1000, "Request failed.", "Retry; if it persists contact ZEGOCLOUD support.", M),
+    (2, _("Input parameter error."), _("Check the TaskId and vendor."), P),
+    (TOO_FREQUENT, _("Request too frequent (over 20 calls/s for this AppID)."), _("Retry in a moment."), T),
+    (7, _("Authentication failed."), _CHECK_CONFIG, P),
+    (1000, _("Request failed."), _("Retry; if it persists contact ZEGOCLOUD support."), M),
 )
 
 CATALOGUES: dict[str, dict[int, CodeInfo]] = {
@@ -98,7 +104,7 @@ CATALOGUES: dict[str, dict[int, CodeInfo]] = {
     "DescribeMediaTask": DESCRIBE_MEDIA_TASK,
 }
 
-SUCCESS = CodeInfo(0, "Request successful.", "-", RetryClass.NONE)
+SUCCESS = CodeInfo(0, _("Request successful."), "-", RetryClass.NONE)
 
 
 def lookup(action: str, code: int) -> CodeInfo:
@@ -110,8 +116,8 @@ def lookup(action: str, code: int) -> CodeInfo:
         return info
     return CodeInfo(
         code,
-        f"Unknown code {code}: not in thumbs' catalogue for {action}.",
-        "Read the Message; contact ZEGOCLOUD support with the RequestId if unclear.",
+        format_lazy(_("Unknown code {code}: not in thumbs' catalogue for {action}."), code=code, action=action),
+        _("Read the Message; contact ZEGOCLOUD support with the RequestId if unclear."),
         RetryClass.MANUAL,
         known=False,
     )

@@ -13,6 +13,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from . import signing
 from .codes import CodeInfo, lookup
 
@@ -165,6 +168,28 @@ class FailureKind(StrEnum):
     # Nothing was sent: the rate limit had no turn free soon enough, or could not be read.
     NOT_SENT_BUSY = "not_sent_busy"
     NOT_SENT_PACING_ERROR = "not_sent_pacing_error"
+
+    @property
+    def label(self) -> Promise:
+        """What went wrong, in the reader's language. The failure's ``detail`` (host, timeouts) is recorded and
+        logged in English when the call is made; pages show this beside it."""
+        return _FAILURE_LABELS[self]
+
+
+_FAILURE_LABELS = {
+    FailureKind.CONNECT_TIMEOUT: _("No connection to ZEGO in time"),
+    FailureKind.CONNECTION_REFUSED: _("ZEGO's address refused the connection"),
+    FailureKind.CONNECTION_ERROR: _("The connection to ZEGO failed"),
+    FailureKind.TLS_ERROR: _("The TLS handshake with ZEGO failed"),
+    FailureKind.READ_TIMEOUT: _("ZEGO sent no answer in time"),
+    FailureKind.DEADLINE: _("ZEGO's answer took too long"),
+    FailureKind.TOO_LARGE: _("ZEGO's answer was too large to read"),
+    FailureKind.HTTP_ERROR: _("An HTTP error instead of ZEGO's answer"),
+    FailureKind.NOT_JSON: _("An answer that is not JSON"),
+    FailureKind.BAD_SHAPE: _("An answer without a usable Code"),
+    FailureKind.NOT_SENT_BUSY: _("Not sent: the shared rate limit had no turn free"),
+    FailureKind.NOT_SENT_PACING_ERROR: _("Not sent: the shared rate limit could not be checked"),
+}
 
 
 @dataclass(frozen=True)
