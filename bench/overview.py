@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 from bench.history.main import resolve_database, setup_django
 
 TARGET_MS = 50.0
+warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic for a benchmark
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,7 +62,9 @@ def frozen_clock(now: datetime):
     from dashboard import selectors_overview
 
     if getattr(selectors_overview, "timezone", None) is not timezone:
-        raise SystemExit("bench: dashboard.selectors_overview no longer reads django.utils.timezone: update frozen_clock")
+        raise SystemExit(
+            "bench: dashboard.selectors_overview no longer reads django.utils.timezone: update frozen_clock"
+        )
 
     class Frozen:
         def __getattr__(self, name: str):
@@ -79,6 +83,7 @@ def reference(now: datetime) -> dict:
     from django.db.models import Q
 
     from dashboard.models import State, Task
+
     bad = Q(state__in=(State.FAILED, State.UNKNOWN))
     windows = []
     for days in (1, 7):
@@ -97,7 +102,9 @@ def reference(now: datetime) -> dict:
             bars.append((span.count(), span.filter(bad).count()))
             start += step
     week_failed = Task.objects.filter(created_at__gte=now - timedelta(days=7), state=State.FAILED)
-    codes = {c: week_failed.filter(latest_code=c).count() for c in set(week_failed.values_list("latest_code", flat=True))}
+    codes = {
+        c: week_failed.filter(latest_code=c).count() for c in set(week_failed.values_list("latest_code", flat=True))
+    }
     return {
         "windows": windows,
         "bars": bars,
@@ -118,7 +125,9 @@ def check(now: datetime) -> dict:
     }
     for key in want:
         if have[key] != want[key]:
-            raise SystemExit(f"bench: the overview's {key} differ from the reference:\n  got  {have[key]}\n  want {want[key]}")
+            raise SystemExit(
+                f"bench: the overview's {key} differ from the reference:\n  got  {have[key]}\n  want {want[key]}"
+            )
     if not want["windows"][0][0]:
         raise SystemExit("bench: the last 24 hours hold no task: the overview would measure nothing")
     return {
@@ -142,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     vendor = connection.vendor
     shown = url if vendor == "sqlite" else re.sub(r"//[^@/]*@", "//***@", url)
     load_at_start = [round(x, 2) for x in os.getloadavg()]
-    print(f"bench: overview on {vendor} at {shown}; {args.tasks:,} tasks x {args.attempts_per_task} attempts", flush=True)
+    print(
+        f"bench: overview on {vendor} at {shown}; {args.tasks:,} tasks x {args.attempts_per_task} attempts", flush=True
+    )
     try:
         admin, fill_info = fill.prepare(tasks=args.tasks, attempts_per_task=args.attempts_per_task, keep=args.keep)
         now = fill.END.replace(tzinfo=UTC)
@@ -160,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                     q["plan"] = measure.explain_sql(q["sql"])
             status, body, _ = client.get("/")
             if status != 200 or not re.search(rf"\b{figures['tasks_24h']:,}\b|\b{figures['tasks_24h']}\b", body):
-                raise SystemExit(f"bench: the home page answered {status} without the last day's {figures['tasks_24h']}")
+                raise SystemExit(
+                    f"bench: the home page answered {status} without the last day's {figures['tasks_24h']}"
+                )
             print(
                 f"bench: the overview counts right ({figures['tasks_24h']:,} tasks in 24 h, {figures['tasks_7d']:,} "
                 f"in 7 days, {figures['tasks_30d']:,} in the chart's 30 days); timing {args.repeat} rounds",
