@@ -142,21 +142,27 @@ def _bars(now: datetime) -> tuple[list[Bar], list[Bar]]:
 
 
 def _range_counts(edges: list[tuple[datetime, datetime]]) -> tuple[list[int], list[int]]:
-    """Tasks created in each [start, end), and those of them failed or unknown, in one round trip: a row of
-    scalar subqueries, each counting one index range (task_created_at, task_state_created). A GROUP BY
-    over a truncated time would call a function on every row (on SQLite, a Python one), and building each
-    subquery with the ORM costs more than running it, so the SQL is written here."""
-    table = Task._meta.db_table
-    # The table's name from the model; every value is a parameter.
-    total = f"(SELECT COUNT(*) FROM {table} WHERE created_at >= %s AND created_at < %s)"  # noqa: S608
-    failed = f"(SELECT COUNT(*) FROM {table} WHERE state IN (%s, %s) AND created_at >= %s AND created_at < %s)"  # noqa: S608
+    """Tasks created in each [start, end), and those of them failed or unknown, in one query: for each row
+    of a VALUES list of ranges, two correlated counts, each an index range (task_created_at,
+    task_state_created). A GROUP BY over a truncated time would call a function on every task (on SQLite,
+    a Python one); a subquery per range is planned once per range (9 ms for 55 on PostgreSQL) where the
+    correlated ones are planned once; and building the SQL with the ORM costs more than running it."""
     created = Task._meta.get_field("created_at")
-    bounds = [[created.get_db_prep_value(t, connection) for t in edge] for edge in edges]
-    params = [p for b in bounds for p in b] + [p for b in bounds for p in (*RETRYABLE_STATES, *b)]
+    params: list[object] = [*RETRYABLE_STATES]
+    for i, edge in enumerate(edges):
+        params += [i, *(created.get_db_prep_value(t, connection) for t in edge)]
+    # VALUES names its columns column1, column2... on both databases. The table's name comes from the
+    # model; every value is a parameter.
+    table, ranges = Task._meta.db_table, ", ".join(["(%s, %s, %s)"] * len(edges))
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM {table} WHERE created_at >= r.column2 AND created_at < r.column3), "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {table} WHERE state IN (%s, %s) AND created_at >= r.column2 "
+        f"AND created_at < r.column3) FROM (VALUES {ranges}) AS r ORDER BY r.column1"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join([total] * len(edges) + [failed] * len(edges)), params)
-        counts = list(cursor.fetchone())
-    return counts[: len(edges)], counts[len(edges) :]
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [total for total, _ in rows], [failed for _, failed in rows]
 
 
 def _drawn(slots: list[datetime], totals: list[int], failed_counts: list[int], fmt: str) -> list[Bar]:
