@@ -304,7 +304,9 @@ class HistorySearchForm(forms.Form):
         label=gettext_lazy("Search"),
         required=False,
         max_length=HUAWEI_FILE_ID_MAX,
-        help_text=gettext_lazy("RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."),
+        help_text=gettext_lazy(
+            "RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."
+        ),
         widget=forms.TextInput(
             attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "aria-keyshortcuts": "/"}
         ),

@@ -164,6 +164,10 @@ class Task(models.Model):
             models.Index(fields=["mode", "-id"], name="task_mode"),
             models.Index(fields=["created_by", "-id"], name="task_created_by"),
             models.Index(fields=["created_at"], name="task_created_at"),
+            # The overview (selectors_overview) reads these alone, never the table: the windows by state,
+            # vendor and result; the failed part of each bar and the top failure codes.
+            models.Index(fields=["created_at", "state", "vendor", "result"], name="task_overview"),
+            models.Index(fields=["state", "created_at", "latest_code"], name="task_state_created"),
             models.Index(fields=["state", "state_changed_at"], name="task_state_changed"),
             models.Index(fields=["result", "-id"], name="task_result"),
             models.Index(fields=["next_check_at"], name="task_next_check", condition=Q(next_check_at__isnull=False)),

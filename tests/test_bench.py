@@ -176,3 +176,53 @@ def test_the_batch_benchmark_runs_at_small_scale(tmp_path):
     pages = report["scale"]["pages"]
     assert pages["batch_page"]["median_ms"] > 0 and pages["history_by_batch"]["rows"] > 0
     assert report["machine"]["cpu"]
+
+
+def test_the_overview_benchmark_runs_at_small_scale(tmp_path):
+    output = tmp_path / "overview.json"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [
+        sys.executable, "-m", "bench.overview", "--tasks", "3000", "--repeat", "1",
+        "--database-url", f"sqlite:///{tmp_path / 'overview.sqlite3'}", "--output", str(output),
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    report = json.loads(output.read_text())
+    assert report["fill"]["tasks"] == 3000 and report["machine"]["cpu"]
+    assert 0 < report["rows"]["tasks_24h"] < report["rows"]["tasks_7d"] < report["rows"]["tasks_30d"]
+    assert report["results"].keys() == {"cached", "uncached", "selector"}
+    for name, result in report["results"].items():
+        assert result["samples"] == 1 and result["median_ms"] > 0, name
+        assert result["pass"] == (result["median_ms"] < report["target_ms"]), name
+    assert report["results"]["cached"]["sql_median_ms"] < report["results"]["uncached"]["sql_median_ms"]
+    assert report["queries"] and all(q["sql"].startswith("SELECT") for q in report["queries"])
+    assert report["all_pass"] == all(r["pass"] for r in report["results"].values())
+
+
+def test_the_export_benchmark_runs_at_small_scale(tmp_path):
+    output = tmp_path / "export.json"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    command = [
+        sys.executable, "-m", "bench.export", "--tasks", "300",
+        "--database-url", f"sqlite:///{tmp_path / 'export.sqlite3'}", "--output", str(output),
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    report = json.loads(output.read_text())
+    results = report["results"]
+    assert results.keys() == {"idle", "all_command", "all_view", "filtered_command"}
+    assert results["idle"]["rows"] == 0
+    assert results["all_command"]["rows"] == results["all_view"]["rows"] == 600  # one row per attempt
+    assert 0 < results["filtered_command"]["rows"] < 600
+    for name, result in results.items():
+        assert result["seconds"] > 0 and result["peak_rss_mb"] > 0, name
+    for name in ("all_command", "all_view"):
+        result = results[name]
+        assert result["rows_per_s"] == round(result["rows"] / result["seconds"]), name
+        assert result["pass"] == (
+            result["rows_per_s"] >= report["targets"]["rows_per_s"]
+            and result["peak_rss_mb"] < report["targets"]["peak_rss_mb"]
+        ), name
+    assert report["all_pass"] == all(r["pass"] for r in results.values() if "pass" in r)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import shlex
+from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
 
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dashboard import services
+from dashboard.models import Attempt, Task
 from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
 from zego_simulator.scripted import FLAKY_FILE_ID
 
@@ -69,3 +71,28 @@ def test_the_command_line_writes_the_same_to_a_file(operator, tmp_path):
 def test_bad_filters_are_answered_and_viewers_may_export(viewer_client):
     assert viewer_client.get("/tasks/export.csv", {"since": "2026-13-01"}).status_code == 400
     assert viewer_client.get("/tasks/export.csv").status_code == 200
+
+
+def test_times_are_utc_iso_8601_to_the_microsecond(operator, operator_client):
+    # The database formats them (bench/README.md): the same text as Python's isoformat, on either database.
+    on_the_second = datetime(2026, 11, 27, 8, 30, 5, tzinfo=UTC)
+    in_between = datetime(2026, 11, 27, 8, 30, 5, 120, tzinfo=UTC)
+    task = submit(operator, "1")
+    Task.objects.filter(pk=task.pk).update(created_at=on_the_second)
+    Attempt.objects.filter(task=task).update(started_at=in_between)
+    row = rows_of(b"".join(operator_client.get("/tasks/export.csv").streaming_content).decode())[0]
+    assert (row["task_created_at"], row["attempt_started_at"]) == (
+        "2026-11-27T08:30:05+00:00", "2026-11-27T08:30:05.000120+00:00",
+    )  # fmt: skip
+
+
+def test_a_long_export_comes_in_pieces_with_every_row(operator, tmp_path, monkeypatch):
+    monkeypatch.setattr("dashboard.selectors_export.CHUNK", 2)
+    for n in range(5):
+        submit(operator, f"/record/{n}.mp4", vendor=Vendor.HUAWEI)
+    target = tmp_path / "out.csv"
+    err = StringIO()
+    call_command("thumbnails", "export", "-o", str(target), stderr=err)
+    rows = rows_of(target.read_text(encoding="utf-8"))
+    assert [r["file_id"] for r in rows] == [f"/record/{n}.mp4" for n in range(5)]  # oldest task first
+    assert "5 attempts written" in err.getvalue()

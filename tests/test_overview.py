@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -66,3 +66,25 @@ def test_a_submission_is_counted_at_once_despite_the_cache(operator_client):
     operator_client.get("/")  # caches an empty overview
     operator_client.post("/tasks/new/interval/", {"vendor": "Huawei", "file_id": "/a.mp4", "interval": "5"})
     assert "<strong>1</strong> task," in operator_client.get("/").content.decode()
+
+
+def test_each_task_is_counted_in_the_bar_of_its_hour_and_day(operator):
+    now = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
+    for at, state in (
+        (datetime(2026, 11, 27, 9, 59, 59, 999999, tzinfo=UTC), State.SUCCEEDED),
+        (datetime(2026, 11, 27, 10, 0, tzinfo=UTC), State.FAILED),
+        (datetime(2026, 11, 27, 0, 0, tzinfo=UTC), State.UNKNOWN),
+        (datetime(2026, 11, 26, 23, 59, 59, tzinfo=UTC), State.SUCCEEDED),
+        (datetime(2026, 10, 28, 23, 59, 59, tzinfo=UTC), State.SUCCEEDED),  # before the first day bar
+    ):
+        Task.objects.create(
+            vendor="Huawei", mode="interval", file_id="/a.mp4", created_by=operator, state=state, created_at=at
+        )
+    data = overview(now=now, use_cache=False)
+
+    hours = {bar.label: (bar.total, bar.failed) for bar in data.hours if bar.total}
+    assert hours == {"23:00": (1, 0), "00:00": (1, 1), "09:00": (1, 0), "10:00": (1, 1)}
+    days = {bar.label: (bar.total, bar.failed) for bar in data.days if bar.total}
+    assert days == {"11-26": (1, 0), "11-27": (3, 2)}
+    assert data.days[0].label == "10-29" and data.days[-1].label == "11-27"
+    assert [w.total for w in data.windows] == [4, 4]

@@ -181,17 +181,16 @@ def export(command, options) -> None:
         problems = [f"{name}: {error}" for name, errors in form.errors.items() for error in errors]
         raise CommandError("--filter: " + "; ".join(problems))
     filters = {k: v for k, v in form.cleaned_data.items() if v not in ("", None) and k not in ("before", "after")}
-    rows = 0
     try:
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise CommandError(f"-o {options['output']}: {exc.strerror or exc}.") from None
+    export = export_csv(**filters)
     try:
-        for line in export_csv(**filters):
-            out.write(line)
-            rows += 1
+        for text in export:
+            out.write(text)
     finally:
         if out is not sys.stdout:
             out.close()
     if options["output"] != "-":
-        command.stderr.write(f"{rows - 1} attempts written to {options['output']}.")
+        command.stderr.write(f"{export.rows} attempts written to {options['output']}.")
