@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import gettext
 import os
-import zoneinfo
 import re
 import shutil
 import subprocess
 import sys
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -42,9 +42,11 @@ from dashboard.models import (
 )
 from dashboard.services import batches
 from dashboard.services.audit import audit_record
+from dashboard.templatetags.console import relative
 from dashboard.zego.codes import lookup
 from dashboard.zego.types import MEDIA_THUMBNAILS, FailureKind, Mode, ThumbnailRequest, Vendor
 from tests.conftest import _user
+from zego_simulator.scripted import HTTP_500_FILE_ID, MISSING_FILE_ID, THROTTLED_FILE_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -521,3 +523,79 @@ def test_records_stay_in_english_whatever_the_language_of_the_request(operator_c
     submitted = AuditEntry.objects.filter(action=AuditEntry.Action.TASK_SUBMIT).order_by("id").first()
     assert submitted.summary.startswith("Task #") and "Tencent time points, File ID" in submitted.summary
     assert "Accepted by ZEGO" in export and "File does not exist." in export and "文件" not in export
+
+
+# --- ui's pages: the header's switch, times, retry plans and failures --------------------------------------
+
+
+def test_the_header_switch_comes_back_to_the_same_page_and_names_each_language_in_itself(client, operator) -> None:
+    client.force_login(operator)
+    html = client.get("/tasks/?vendor=Huawei&state=failed", **ZH).content.decode()
+
+    assert 'action="/i18n/setlang/"' in html and 'name="next" value="/tasks/?vendor=Huawei&amp;state=failed"' in html
+    assert '<button type="submit" name="language" value="en" lang="en">English</button>' in html
+    assert 'value="zh-hans" lang="zh-Hans" aria-current="true">简体中文</button>' in html
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/tasks/?vendor=Huawei&state=failed"}, **ZH)
+    assert response["Location"] == "/tasks/?vendor=Huawei&state=failed"
+    assert "<h1>History</h1>" in client.get(response["Location"], **ZH).content.decode()
+
+
+def test_the_switch_is_on_the_sign_in_page_and_a_page_shown_after_a_post_comes_back_to_a_page(
+    client, operator, console
+) -> None:
+    assert 'name="next" value="/login/"' in client.get("/login/", **ZH).content.decode()
+    client.force_login(operator)
+
+    confirm = client.post(f"/tasks/{console['failed']}/retry/", {"from": "detail"}, **ZH).content.decode()
+
+    assert "重试任务 #" in confirm and f'name="next" value="/tasks/{console["failed"]}/"' in confirm
+
+
+def test_recent_times_read_in_the_readers_language() -> None:
+    now = timezone.now()
+    with translation.override("zh-hans"):
+        assert [relative(now - timedelta(minutes=3), now), relative(now + timedelta(seconds=20), now)] == [
+            "3 分钟前",
+            "20 秒后",
+        ]
+    with translation.override("en"):
+        assert relative(now - timedelta(hours=2), now) == "2 h ago"
+
+
+def _submit(client, file_id: str) -> Task:
+    data = {"vendor": "Tencent", "file_id": file_id, "definition": "10", "time_points": "1"}
+    client.post("/tasks/new/time-points/", data, **ZH)
+    return Task.objects.get(file_id=file_id)
+
+
+def test_the_retry_plan_is_recorded_in_english_and_shown_in_the_readers_language(operator_client, settings) -> None:
+    settings.THUMBS_AUTO_RETRY_MAX_ATTEMPTS = 3
+    planned, permanent = _submit(operator_client, THROTTLED_FILE_ID), _submit(operator_client, MISSING_FILE_ID)
+
+    assert planned.retry_note == "Automatic retry 2 of 3 planned."  # the record, whoever sent it
+    assert "Code 41003 is permanent" in permanent.retry_note
+    zh = operator_client.get(f"/tasks/{planned.pk}/", **ZH).content.decode()
+    assert '<p class="retry-plan">已安排第 2 次自动重试（共 3 次）。 预定于 <time' in zh
+    assert (
+        "Automatic retry 2 of 3 planned. Due <time"
+        in operator_client.get(f"/tasks/{planned.pk}/", **EN).content.decode()
+    )
+    history = operator_client.get("/tasks/", **ZH).content.decode()
+    assert 'title="不会自动重试：返回码 41003 是永久性的，请先修正输入。"' in history
+    assert 'title="已安排第 2 次自动重试（共 3 次）。"' in history
+
+
+def test_a_failed_call_says_what_went_wrong_in_the_readers_language_beside_its_english_detail(
+    operator_client,
+) -> None:
+    task = _submit(operator_client, HTTP_500_FILE_ID)
+    attempt = task.attempts.get()
+
+    html = operator_client.get(f"/tasks/{task.pk}/", **ZH).content.decode()
+
+    assert attempt.transport_error == FailureKind.HTTP_ERROR and attempt.transport_detail
+    assert (
+        f'<strong>收到 HTTP 错误，而不是 ZEGO 的回复</strong>: <span lang="en">{attempt.transport_detail}</span>'
+        in html
+    )
+    assert "ZEGO 可能已经收到了这个请求。" in html
