@@ -4,11 +4,13 @@ folded menu."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.models import Task
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,3 +95,28 @@ def test_on_a_phone_the_switch_is_in_the_folded_menu(new_context, operator, sign
     page.get_by_role("button", name="简体中文").click()
     expect(page.get_by_role("heading", name="间隔截图")).to_be_visible()
     assert overflow(page) == 0
+
+
+def test_on_a_phone_the_charts_axis_labels_keep_their_shape_and_do_not_overlap(new_context, operator, sign_in) -> None:
+    # Drawn in the stretched box of the bars, the labels were squeezed to under half their width at 390 px.
+    Task.objects.create(vendor="Tencent", mode="time-points", file_id="1", created_by=operator, state="failed")
+    for viewport in ({"width": 390, "height": 844}, {"width": 1440, "height": 900}):
+        context = new_context(viewport=viewport, **CHINESE)
+        sign_in(context, operator)
+        page = context.new_page()
+        page.goto("/")
+        for chart in page.locator("svg.chart").all():
+            box = chart.bounding_box()
+            labels = chart.locator("text").evaluate_all(
+                "ts => ts.map(t => { const r = t.getBoundingClientRect();"
+                " return {left: r.left, right: r.right, width: r.width, size: parseFloat(getComputedStyle(t).fontSize),"
+                " text: t.textContent}; })"
+            )
+            assert len(labels) >= 5, labels
+            for label in labels:
+                # Unstretched: "16:00" or "11-28" is about three font sizes wide, as text is anywhere else.
+                assert label["size"] >= 11 and 2.2 * label["size"] <= label["width"] <= 4 * label["size"], label
+                assert box["x"] - 0.5 <= label["left"] and label["right"] <= box["x"] + box["width"] + 0.5, label
+            for left, right in itertools.pairwise(labels):
+                assert left["right"] < right["left"], (left, right)
+        context.close()
