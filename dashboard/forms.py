@@ -331,9 +331,12 @@ class HistorySearchForm(forms.Form):
     submitter = forms.CharField(label=gettext_lazy("Submitted by"), required=False, max_length=150)
     since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    batch = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # Hidden, from links: labelled all the same, for the message when a hand-edited URL is wrong.
+    batch = forms.IntegerField(
+        label=gettext_lazy("Batch"), required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    before = forms.IntegerField(label=gettext_lazy("Page"), required=False, min_value=1, widget=forms.HiddenInput)
+    after = forms.IntegerField(label=gettext_lazy("Page"), required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .zego.callbacks import Refusal
@@ -23,6 +24,7 @@ from .zego.types import (
     REQUEST_ID_MAX,
     VENDOR_REQUEST_ID_MAX,
     VENDOR_TASK_ID_MAX,
+    FailureKind,
     Mode,
     Outcome,
     ThumbnailRequest,
@@ -100,6 +102,44 @@ def _shown_result(result: str, accepted_at: datetime) -> Result | None:
     if result in PENDING_RESULTS and accepted_at < timezone.now() - stuck_after():
         return Result.STUCK
     return Result(result)
+
+
+def auto_retry_decision(*, failed_code: int | None, attempts: int, limit: int) -> tuple[bool, str]:
+    """Whether automatic retry tries again after an outcome that was not a success, and the line that says so
+    or says why not, in the active language. ``failed_code``: the non-zero Code ZEGO answered, None when there
+    was no usable answer."""
+    if failed_code is not None:
+        retry = lookup(MEDIA_THUMBNAILS, failed_code).retry
+        if retry is RetryClass.PERMANENT:
+            return False, gettext("No automatic retry: Code %(code)s is permanent; fix the input first.") % {
+                "code": failed_code
+            }
+        if retry is not RetryClass.TRANSIENT:
+            return False, gettext("No automatic retry: Code %(code)s is left to an operator (check, then Retry).") % {
+                "code": failed_code
+            }
+    if attempts >= limit:
+        return False, ngettext(
+            "No automatic retry: %(n)s attempt made, the most allowed (THUMBS_AUTO_RETRY_MAX_ATTEMPTS).",
+            "No automatic retry: %(n)s attempts made, the most allowed (THUMBS_AUTO_RETRY_MAX_ATTEMPTS).",
+            attempts,
+        ) % {"n": attempts}
+    return True, gettext("Automatic retry %(n)s of %(limit)s planned.") % {"n": attempts + 1, "limit": limit}
+
+
+def failure_label(kind: str) -> str:
+    """What a failed call's ``transport_error`` means, in the reader's language (its ``transport_detail`` is the
+    English record)."""
+    from .services.tasks import ABANDONED  # services builds on these models
+
+    if not kind:
+        return ""
+    if kind == ABANDONED:
+        return gettext("No outcome recorded: the sending process stopped")
+    try:
+        return str(FailureKind(kind).label)
+    except ValueError:
+        return kind
 
 
 class Task(models.Model):
@@ -206,6 +246,18 @@ class Task(models.Model):
         return self.state == State.FAILED and info is not None and info.retry is RetryClass.PERMANENT
 
     @property
+    def retry_plan(self) -> str:
+        """The automatic retry plan recorded with the latest outcome, in the reader's language. ``retry_note`` is
+        the record, in English like every record; this says the same from the outcome it was made from."""
+        if not self.retry_note or self.state not in RETRYABLE_STATES:
+            return ""
+        limit = settings.THUMBS_AUTO_RETRY_MAX_ATTEMPTS
+        if self.next_retry_at is not None:  # planned, even if the limit was lowered since
+            limit = max(limit, self.attempt_count + 1)
+        failed_code = self.latest_code if self.state == State.FAILED else None
+        return auto_retry_decision(failed_code=failed_code, attempts=self.attempt_count, limit=limit)[1]
+
+    @property
     def display_result(self) -> Result | None:
         return _shown_result(self.result, self.state_changed_at)
 
@@ -268,6 +320,10 @@ class Attempt(models.Model):
     def display_state(self) -> State:
         return _shown_state(self.state, self.started_at)
 
+    @property
+    def failure_label(self) -> str:
+        return failure_label(self.transport_error)
+
 
 class ResultCheck(models.Model):
     """One answer about a task's result: a DescribeMediaTask call (polled or asked for) or a callback."""
@@ -297,6 +353,10 @@ class ResultCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} check of task #{self.task_id}: {self.status or self.transport_error}"
+
+    @property
+    def failure_label(self) -> str:
+        return failure_label(self.transport_error)
 
 
 class Screenshot(models.Model):

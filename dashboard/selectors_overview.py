@@ -42,6 +42,12 @@ class Bar:
     failed_height: float
     since: str  # the history filter this bar links to (a day)
 
+    @property
+    def middle_percent(self) -> float:
+        """Where the bar's middle is, in percent of the chart's width: the axis labels are placed by it, outside
+        the bars' stretched drawing, so that they keep their shape at any width."""
+        return round((self.x + self.width / 2) * 100 / CHART_WIDTH, 2)
+
 
 @dataclass(frozen=True)
 class Window:

@@ -1,10 +1,8 @@
 """English and Simplified Chinese: chosen from the browser, switched by the user, and nothing left unmarked.
 
-The page check renders every page whose templates are marked for translation, with data enough to show
-each part, in zh-hans, and fails on any English word left in what a reader sees (text, titles, alt and
-aria labels), outside names of products and protocols and the fixtures' own data. Phase 1 marks the
-templates listed in NOT_YET_MARKED's complement: the ones still unmarked are replaced by plain stand-ins
-here; phase 2 marks them, adds their pages to PAGES and deletes their stand-ins.
+The page check renders every page, with data enough to show each part, in zh-hans, and fails on any English
+word left in what a reader sees (text, titles, alt and aria labels, a card's cell labels, the words app.js
+shows), outside names of products and protocols and the fixtures' own data.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -29,12 +28,25 @@ from django.utils import timezone, translation
 
 from dashboard.errors import server_error
 from dashboard.forms import BATCH_FORMS, TimePointsForm
-from dashboard.models import AuditEntry, Batch, RefusedCallback, Result, Screenshot, State, Task
+from dashboard.gallery import CHECKS_SHOWN
+from dashboard.models import (
+    Attempt,
+    AuditEntry,
+    Batch,
+    RefusedCallback,
+    Result,
+    ResultCheck,
+    Screenshot,
+    State,
+    Task,
+)
 from dashboard.services import batches
 from dashboard.services.audit import audit_record
+from dashboard.templatetags.console import relative
 from dashboard.zego.codes import lookup
 from dashboard.zego.types import MEDIA_THUMBNAILS, FailureKind, Mode, ThumbnailRequest, Vendor
 from tests.conftest import _user
+from zego_simulator.scripted import HTTP_500_FILE_ID, MISSING_FILE_ID, THROTTLED_FILE_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -42,24 +54,6 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
 
 # --- the page check ---------------------------------------------------------------------------------------
-
-# Templates of helper "ui" not marked yet (phase 1), replaced by stand-ins that keep what the marked pages
-# need from them: the title, the messages, the content and the simulator banner (its own partial, marked).
-NOT_YET_MARKED = {
-    "base.html": (
-        "<!doctype html><html><head><title>{% block title %}{% endblock %}</title></head><body>"
-        '{% include "dashboard/_simulator_banner.html" %}<main>'
-        "{% if messages %}<ul>{% for m in messages %}<li>{{ m }}</li>{% endfor %}</ul>{% endif %}"
-        "{% block content %}{% endblock %}</main></body></html>"
-    ),
-    "dashboard/_task_table.html": "",
-    # The vendor fields as Django renders them: labels, help texts and errors come from the (marked) form.
-    "dashboard/task_form.html": (
-        "{% partialdef vendor-fields %}{% if form.definition %}{{ form.definition.as_field_group }}{% endif %}"
-        "{% if form.time_points %}{{ form.time_points.as_field_group }}{% endif %}"
-        "{% if form.interval %}{{ form.interval.as_field_group }}{% endif %}{% endpartialdef %}"
-    ),
-}
 
 # Words a Chinese page keeps: names of the product, of ZEGO's API and its fields, of the vendors' services,
 # units and protocols. Case matters: "Action" (ZEGO's parameter) is allowed, "action" is not.
@@ -71,9 +65,12 @@ ALLOWED = {
 }  # fmt: skip
 # What the fixtures below store (user names, a vendor as a callback sent it): data, not interface.
 DATA = {"olga", "victor", "ada", "nemo", "hw"}
+# Time zones are named by their IANA names (GMT, Japan, Asia/Shanghai), in any language.
+ZONES = zoneinfo.available_timezones()
 
 SKIPPED_TAGS = {"script", "style", "code", "pre", "kbd", "samp", "textarea", "time"}
-SHOWN_ATTRIBUTES = ("title", "alt", "aria-label", "placeholder", "data-caption")
+# data-label: a table cell's label on a phone's card; data-text and data-t-*: words app.js shows.
+SHOWN_ATTRIBUTES = ("title", "alt", "aria-label", "placeholder", "data-caption", "data-label", "data-text")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’]*")
 
@@ -95,7 +92,7 @@ class _Visible(HTMLParser):
         values = {name: value or "" for name, value in attrs}
         skip = tag in SKIPPED_TAGS or values.get("lang") == "en" or "mono" in values.get("class", "").split()
         if not skip and not self._hidden():
-            self.texts += [values[name] for name in SHOWN_ATTRIBUTES if values.get(name)]
+            self.texts += [value for name, value in values.items() if value and _shown(name)]
         if tag not in VOID:
             self.stack.append((tag, skip))
 
@@ -110,14 +107,19 @@ class _Visible(HTMLParser):
             self.texts.append(data)
 
 
+def _shown(attribute: str) -> bool:
+    return attribute in SHOWN_ATTRIBUTES or attribute.startswith("data-t-")
+
+
 def english_left(html: str) -> list[str]:
     """Each visible piece of text that still holds an English word, with the words."""
     parser = _Visible()
     parser.feed(html)
     found = []
     for text in parser.texts:
-        # Paths, URLs and e-mail addresses are values, not words.
-        kept = " ".join(chunk for chunk in text.split() if "/" not in chunk and "@" not in chunk)
+        # Paths, URLs and e-mail addresses are values, not words; nor are app.js's {placeholders}.
+        text = re.sub(r"\{\w+\}", "", text)
+        kept = " ".join(c for c in text.split() if "/" not in c and "@" not in c and c not in ZONES)
         words = [
             w
             for w in (m.group().rstrip("'’") for m in WORD.finditer(kept))
@@ -146,11 +148,10 @@ class Page:
     data: dict = field(default_factory=dict)
     status: int = 200
     times: int = 1  # how many times to send it (the last answer is checked)
+    settings: dict = field(default_factory=dict)
 
 
-# Every page whose templates are marked, with data enough to show each part. Phase 2 adds ui's: the history
-# (results, retry notes, the filters' errors), a task's page (attempts, result, screenshots), the task forms
-# with errors, the retry confirmation; and base.html's header with the language switch.
+# Every page, with data enough to show each part, and the header with the language switch on each.
 PAGES = [
     Page("home", "/"),
     Page("sign in", "/login/", who="anonymous"),
@@ -161,6 +162,34 @@ PAGES = [
     Page("403, no role", "/", who="norole", status=403),
     Page("403, viewer", "/batches/new/time-points/", who="viewer", status=403),
     Page("404", "/no-such-page/", status=404),
+    Page("history", "/tasks/"),
+    Page("history, a viewer's", "/tasks/", who="viewer"),
+    Page("history, filtered", "/tasks/?vendor=Huawei&state=failed"),
+    Page("history, nothing matches", "/tasks/?q=no-such-file"),
+    Page("history, bad filters", "/tasks/?code=x&since=never&until=soon&result=x9&batch=x&before=-1"),
+    Page("task, failed with a permanent code", "/tasks/{failed}/"),
+    Page("task, failed with an unknown code", "/tasks/{unknown_code}/"),
+    Page("task, no usable answer, retry planned", "/tasks/{unknown}/"),
+    Page("task, no outcome recorded", "/tasks/{abandoned}/"),
+    Page("task, sending", "/tasks/{sending}/"),
+    Page("task, screenshots and checks", "/tasks/{finished}/"),
+    Page("task, Huawei's screenshot files", "/tasks/{huawei}/", settings={"THUMBS_HUAWEI_OBS_BASE_URL": ""}),
+    Page("task, waiting with a check overdue", "/tasks/{waiting}/"),
+    Page("task, stuck", "/tasks/{stuck}/"),
+    Page("task, provider failed", "/tasks/{provider_failed}/"),
+    Page("task, accepted before results were followed", "/tasks/{unfollowed}/"),
+    Page("new task, time points", "/tasks/new/time-points/"),
+    Page("new task, interval for Tencent", "/tasks/new/interval/?vendor=Tencent"),
+    Page("new task, edit and resubmit", "/tasks/new/time-points/?from_task={failed}"),
+    Page("new task, time points with errors", "/tasks/new/time-points/", method="post",
+         data={"vendor": "Tencent", "file_id": "12a", "definition": "x", "time_points": "1, x, -2"}),
+    Page("new task, interval with errors", "/tasks/new/interval/", method="post",
+         data={"vendor": "Huawei", "file_id": "", "interval": "0"}),
+    Page("retry, confirmation", "/tasks/{failed}/retry/", method="post", data={"from": "detail"}),
+    Page("retry, refused", "/tasks/{finished}/retry/", method="post", data={"from": "detail"}),
+    Page("settings", "/preferences/?next=/tasks/"),
+    Page("settings, saved", "/preferences/", method="post", data={"time_zone": "Asia/Shanghai", "next": "/tasks/"}),
+    Page("settings, bad zone", "/preferences/", method="post", data={"time_zone": "Mars/Olympus"}),
     Page("audit trail", "/audit/"),
     Page("audit trail, nothing matches", "/audit/?who=nobody"),
     Page("audit trail, bad filter", "/audit/?task=x&since=never"),
@@ -168,7 +197,7 @@ PAGES = [
     Page("batches", "/batches/"),
     Page("batch, running", "/batches/{running}/"),
     Page("batch, cancelled", "/batches/{running}/cancel/", method="post"),
-    Page("batch, finished", "/batches/{finished}/"),
+    Page("batch, finished", "/batches/{finished_batch}/"),
     Page("bulk retry batch", "/batches/{retry}/"),
     Page("new batch, time points", "/batches/new/time-points/"),
     Page("new batch, interval for Huawei", "/batches/new/interval/?vendor=Huawei"),
@@ -181,51 +210,100 @@ PAGES = [
     Page("retry all matching, bad filter", "/tasks/retry-matching/?code=x&until=soon", status=400),
 ]  # fmt: skip
 # The same pages on a console with nothing in it yet: their empty states.
-EMPTY_PAGES = [Page("home", "/"), Page("audit trail", "/audit/"), Page("refused callbacks", "/callbacks/"),
-               Page("batches", "/batches/")]  # fmt: skip
-
-
-@pytest.fixture
-def unmarked_templates_stood_in(settings):
-    options = {**django_settings.TEMPLATES[0]["OPTIONS"]}
-    options["loaders"] = [
-        ("django.template.loaders.locmem.Loader", NOT_YET_MARKED),
-        "django.template.loaders.filesystem.Loader",
-        "django.template.loaders.app_directories.Loader",
-    ]
-    settings.TEMPLATES = [{**django_settings.TEMPLATES[0], "APP_DIRS": False, "OPTIONS": options}]
+EMPTY_PAGES = [Page("home", "/"), Page("history", "/tasks/"), Page("audit trail", "/audit/"),
+               Page("refused callbacks", "/callbacks/"), Page("batches", "/batches/")]  # fmt: skip
 
 
 @pytest.fixture
 def console(operator, superuser) -> dict[str, int]:
-    """Something on every part of every page: tasks of each state in the last day and week, failure codes,
-    a screenshot, batches running, finished and a bulk retry, refused callbacks, audit entries."""
+    """Something on every part of every page: tasks of each state and result in the last day and week, with
+    their attempts (answered, failed, timed out, abandoned), automatic retry plans, failure codes, result
+    checks, screenshots of both vendors, batches running, finished and a bulk retry, refused callbacks, audit
+    entries."""
     now = timezone.now()
 
-    def task(state: str, *, vendor: str = "Tencent", code: int | None = None, result: str = "", ago=timedelta()):
-        return Task.objects.create(
-            vendor=vendor, mode=Mode.TIME_POINTS, file_id="1397757897438985100", definition=10, time_points=["1"],
-            created_by=operator, created_at=now - ago, state=state, state_changed_at=now - ago, latest_code=code,
-            result=result, attempt_count=1,
+    def task(
+        state: str, *, vendor: str = "Tencent", code: int | None = None, result: str = "", ago=timedelta(), **fields
+    ) -> Task:
+        return Task.objects.create(**{
+            "vendor": vendor, "mode": Mode.TIME_POINTS, "file_id": "1397757897438985100", "definition": 10,
+            "time_points": ["1"], "created_by": operator, "created_at": now - ago, "state": state,
+            "state_changed_at": now - ago, "latest_code": code, "result": result, "attempt_count": 1, **fields,
+        })  # fmt: skip
+
+    def attempt(task: Task, number: int = 1, **fields) -> Attempt:
+        return Attempt.objects.create(
+            task=task, number=number, reason=Attempt.Reason.SUBMIT if number == 1 else Attempt.Reason.AUTO,
+            created_by=operator, state=task.state, nonce="a1b2c3d4e5f6a7b8", timestamp=1732800000, **fields,
         )  # fmt: skip
 
-    done = task(State.SUCCEEDED, result=Result.FINISHED)
-    task(State.SUCCEEDED, vendor="Huawei", result=Result.PROCESSING)
-    task(State.FAILED, code=41003)
-    task(State.FAILED, code=1000, vendor="Huawei")
-    task(State.FAILED, code=777777)  # not in the catalogue
-    task(State.UNKNOWN, ago=timedelta(days=3))
-    Screenshot.objects.create(task=done, position=1, url="https://example.com/1.jpg", offset_ms=1500, source="poll")
+    finished = task(State.SUCCEEDED, result=Result.FINISHED, vendor_task_id="1500030200-tc", latest_request_id="r-1",
+                    result_status="FINISH", result_checked_at=now, result_checks=CHECKS_SHOWN + 3,
+                    screenshot_count=2)  # fmt: skip
+    attempt(
+        finished,
+        code=0,
+        message="Request successful.",
+        request_id="r-1",
+        vendor_task_id="1500030200-tc",
+        latency_ms=120,
+        http_status=200,
+        response_body='{"Code": 0, "Message": "Request successful."}',
+    )
+    for position, offset in ((1, 1500), (2, None)):
+        Screenshot.objects.create(task=finished, position=position, url=f"https://example.com/{position}.jpg",
+                                  offset_ms=offset, source="poll")  # fmt: skip
+    ResultCheck.objects.create(task=finished, source="poll", status="PROCESSING", code=0, request_id="r-2",
+                               message="processing", response_body='{"Code": 0}')  # fmt: skip
+    ResultCheck.objects.create(task=finished, source="ask", asked_by=operator, transport_error="read_timeout",
+                               transport_detail="No answer within 2 s.")  # fmt: skip
+    ResultCheck.objects.create(task=finished, source="ask", status="FINISH", code=0)
+    ResultCheck.objects.create(task=finished, source="callback", status="FINISH", message="ok")
+
+    huawei = task(State.SUCCEEDED, vendor="Huawei", result=Result.FINISHED, vendor_task_id="hw-1",
+                  screenshot_count=1, result_checked_at=now, result_checks=1)  # fmt: skip
+    Screenshot.objects.create(task=huawei, position=1, file_name="record/room1/1.jpg", offset_ms=5000, source="poll")
+
+    failed = task(State.FAILED, code=41003, latest_message="File not exist.", latest_request_id="r-3",
+                  retry_note="No automatic retry: Code 41003 is permanent; fix the input first.")  # fmt: skip
+    attempt(failed, code=41003, message="File not exist.", request_id="r-3", latency_ms=80, http_status=200)
+    task(State.FAILED, code=1000, vendor="Huawei", retry_note="No automatic retry: Code 1000 is left to an operator.")
+    unknown_code = task(State.FAILED, code=777777, latest_message="Strange.")  # not in the catalogue
+    attempt(unknown_code, code=777777, message="Strange.")
+
+    unknown = task(State.UNKNOWN, ago=timedelta(days=3), attempt_count=2, resubmitted_from=failed,
+                   latest_message="No answer from 127.0.0.1:8001 within 2 s.", next_retry_at=now + timedelta(minutes=1),
+                   retry_note="Automatic retry 3 of 5 planned.")  # fmt: skip
+    attempt(unknown, transport_error="abandoned", may_have_reached=True,
+            transport_detail="No outcome was recorded: the process stopped.")  # fmt: skip
+    attempt(unknown, 2, transport_error="read_timeout", may_have_reached=True,
+            transport_detail="No answer from 127.0.0.1:8001 within 2 s.")  # fmt: skip
+    task(State.UNKNOWN, retry_note="No automatic retry: 5 attempts made, the most allowed.", attempt_count=5)
+    abandoned = task(State.UNKNOWN)
+    attempt(abandoned, transport_error="abandoned", may_have_reached=True, transport_detail="No outcome.")
+    not_sent = task(State.UNKNOWN, latest_message="ZEGO's limit is taken by other work: nothing was sent.")
+    attempt(not_sent, transport_error="not_sent_busy", may_have_reached=False, transport_detail="Busy.")
+    sending = task(State.SENDING)
+    attempt(sending)
+
+    waiting = task(
+        State.SUCCEEDED, result=Result.WAITING, vendor_task_id="w-1", next_check_at=now - timedelta(minutes=2)
+    )
+    stuck = task(State.SUCCEEDED, result=Result.PROCESSING, vendor_task_id="s-1", ago=timedelta(hours=2))
+    provider_failed = task(State.SUCCEEDED, result=Result.FAILED, vendor_task_id="f-1", result_status="FAIL",
+                           result_message="source file not found")  # fmt: skip
+    unfollowed = task(State.SUCCEEDED, vendor_task_id="u-1")
+
     template = ThumbnailRequest(
         vendor=Vendor.TENCENT, mode=Mode.TIME_POINTS, file_id="", definition=10, time_points=(1, 2)
     )
     running = batches.batch_create(user=operator, template=template, file_ids=["11", "12"])
-    finished = batches.batch_create(
+    finished_batch = batches.batch_create(
         user=operator,
         template=ThumbnailRequest(vendor=Vendor.HUAWEI, mode=Mode.INTERVAL, file_id="", interval=5),
         file_ids=["/a.mp4"],
     )
-    Batch.objects.filter(pk=finished.pk).update(finished_at=now)
+    Batch.objects.filter(pk=finished_batch.pk).update(finished_at=now)
     retry = batches.bulk_retry_create(user=operator, filters={"state": State.FAILED}, filter_text="state=failed")
     for reason, status in ((RefusedCallback.Reason.BAD_SIGNATURE, 401), (RefusedCallback.Reason.UNKNOWN_TASK, 200)):
         RefusedCallback.objects.create(
@@ -233,7 +311,10 @@ def console(operator, superuser) -> dict[str, int]:
             zego_task_id="1500030200", body_excerpt='{"task_id": "1500030200"}',
         )  # fmt: skip
     audit_record(action=AuditEntry.Action.SIGNIN_FAILED, actor_name="nemo", summary="Sign-in failed for 'nemo'.")
-    return {"running": running.pk, "finished": finished.pk, "retry": retry.pk}
+    made = locals()
+    names = ("finished", "huawei", "failed", "unknown_code", "unknown", "abandoned", "sending", "waiting", "stuck",
+             "provider_failed", "unfollowed", "running", "finished_batch", "retry")  # fmt: skip
+    return {name: made[name].pk for name in names}
 
 
 def _visit(client, page: Page, ids: dict[str, int]):
@@ -252,10 +333,12 @@ def _visit(client, page: Page, ids: dict[str, int]):
     return response
 
 
-@pytest.mark.usefixtures("unmarked_templates_stood_in", "superuser")
+@pytest.mark.usefixtures("superuser")
 @pytest.mark.parametrize("shown", PAGES, ids=[p.name for p in PAGES])
-def test_no_english_is_left_on_a_marked_page_in_chinese(client, console, settings, shown: Page) -> None:
+def test_no_english_is_left_on_a_page_in_chinese(client, console, settings, shown: Page) -> None:
     settings.AXES_FAILURE_LIMIT = 2  # so that the second wrong password shows the lockout page
+    for name, value in shown.settings.items():
+        setattr(settings, name, value)
     response = _visit(client, shown, console)
 
     html = response.content.decode()
@@ -264,7 +347,6 @@ def test_no_english_is_left_on_a_marked_page_in_chinese(client, console, setting
     assert english_left(html) == []
 
 
-@pytest.mark.usefixtures("unmarked_templates_stood_in")
 @pytest.mark.parametrize("shown", EMPTY_PAGES, ids=[p.name for p in EMPTY_PAGES])
 def test_no_english_is_left_on_an_empty_console_in_chinese(client, operator, shown: Page) -> None:
     html = _visit(client, shown, {}).content.decode()
@@ -441,3 +523,79 @@ def test_records_stay_in_english_whatever_the_language_of_the_request(operator_c
     submitted = AuditEntry.objects.filter(action=AuditEntry.Action.TASK_SUBMIT).order_by("id").first()
     assert submitted.summary.startswith("Task #") and "Tencent time points, File ID" in submitted.summary
     assert "Accepted by ZEGO" in export and "File does not exist." in export and "文件" not in export
+
+
+# --- ui's pages: the header's switch, times, retry plans and failures --------------------------------------
+
+
+def test_the_header_switch_comes_back_to_the_same_page_and_names_each_language_in_itself(client, operator) -> None:
+    client.force_login(operator)
+    html = client.get("/tasks/?vendor=Huawei&state=failed", **ZH).content.decode()
+
+    assert 'action="/i18n/setlang/"' in html and 'name="next" value="/tasks/?vendor=Huawei&amp;state=failed"' in html
+    assert '<button type="submit" name="language" value="en" lang="en">English</button>' in html
+    assert 'value="zh-hans" lang="zh-Hans" aria-current="true">简体中文</button>' in html
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/tasks/?vendor=Huawei&state=failed"}, **ZH)
+    assert response["Location"] == "/tasks/?vendor=Huawei&state=failed"
+    assert "<h1>History</h1>" in client.get(response["Location"], **ZH).content.decode()
+
+
+def test_the_switch_is_on_the_sign_in_page_and_a_page_shown_after_a_post_comes_back_to_a_page(
+    client, operator, console
+) -> None:
+    assert 'name="next" value="/login/"' in client.get("/login/", **ZH).content.decode()
+    client.force_login(operator)
+
+    confirm = client.post(f"/tasks/{console['failed']}/retry/", {"from": "detail"}, **ZH).content.decode()
+
+    assert "重试任务 #" in confirm and f'name="next" value="/tasks/{console["failed"]}/"' in confirm
+
+
+def test_recent_times_read_in_the_readers_language() -> None:
+    now = timezone.now()
+    with translation.override("zh-hans"):
+        assert [relative(now - timedelta(minutes=3), now), relative(now + timedelta(seconds=20), now)] == [
+            "3 分钟前",
+            "20 秒后",
+        ]
+    with translation.override("en"):
+        assert relative(now - timedelta(hours=2), now) == "2 h ago"
+
+
+def _submit(client, file_id: str) -> Task:
+    data = {"vendor": "Tencent", "file_id": file_id, "definition": "10", "time_points": "1"}
+    client.post("/tasks/new/time-points/", data, **ZH)
+    return Task.objects.get(file_id=file_id)
+
+
+def test_the_retry_plan_is_recorded_in_english_and_shown_in_the_readers_language(operator_client, settings) -> None:
+    settings.THUMBS_AUTO_RETRY_MAX_ATTEMPTS = 3
+    planned, permanent = _submit(operator_client, THROTTLED_FILE_ID), _submit(operator_client, MISSING_FILE_ID)
+
+    assert planned.retry_note == "Automatic retry 2 of 3 planned."  # the record, whoever sent it
+    assert "Code 41003 is permanent" in permanent.retry_note
+    zh = operator_client.get(f"/tasks/{planned.pk}/", **ZH).content.decode()
+    assert '<p class="retry-plan">已安排第 2 次自动重试（共 3 次）。 预定于 <time' in zh
+    assert (
+        "Automatic retry 2 of 3 planned. Due <time"
+        in operator_client.get(f"/tasks/{planned.pk}/", **EN).content.decode()
+    )
+    history = operator_client.get("/tasks/", **ZH).content.decode()
+    assert 'title="不会自动重试：返回码 41003 是永久性的，请先修正输入。"' in history
+    assert 'title="已安排第 2 次自动重试（共 3 次）。"' in history
+
+
+def test_a_failed_call_says_what_went_wrong_in_the_readers_language_beside_its_english_detail(
+    operator_client,
+) -> None:
+    task = _submit(operator_client, HTTP_500_FILE_ID)
+    attempt = task.attempts.get()
+
+    html = operator_client.get(f"/tasks/{task.pk}/", **ZH).content.decode()
+
+    assert attempt.transport_error == FailureKind.HTTP_ERROR and attempt.transport_detail
+    assert (
+        f'<strong>收到 HTTP 错误，而不是 ZEGO 的回复</strong>: <span lang="en">{attempt.transport_detail}</span>'
+        in html
+    )
+    assert "ZEGO 可能已经收到了这个请求。" in html

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from ..models import Attempt, Task
+from ..models import Attempt, Task, auto_retry_decision
 from ..zego.client import ZegoClient, default_client
-from ..zego.codes import RetryClass, lookup
-from ..zego.types import MEDIA_THUMBNAILS, CallResult, Outcome
+from ..zego.types import CallResult, Outcome
 from .results import WORKER_MAX_WAIT
 
 log = logging.getLogger("dashboard.services")
@@ -37,20 +36,16 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 
 
 def auto_retry_plan(*, attempts: int, result: CallResult, now: datetime) -> tuple[datetime | None, str]:
-    """When to try again after this outcome, and a line saying so or saying why not."""
+    """When to try again after this outcome, and a line saying so or saying why not (the record: in English;
+    pages say it again in the reader's language, Task.retry_plan)."""
     if result.outcome is Outcome.SUCCEEDED:
         return None, ""
-    limit = settings.THUMBS_AUTO_RETRY_MAX_ATTEMPTS
-    if result.failure is None and result.code is not None:
-        info = lookup(MEDIA_THUMBNAILS, result.code)
-        if info.retry is RetryClass.PERMANENT:
-            return None, f"No automatic retry: Code {result.code} is permanent; fix the input first."
-        if info.retry is not RetryClass.TRANSIENT:
-            return None, f"No automatic retry: Code {result.code} is left to an operator (check, then Retry)."
-    if attempts >= limit:
-        return None, f"No automatic retry: {attempts} attempts made, the most allowed (THUMBS_AUTO_RETRY_MAX_ATTEMPTS)."
-    at = now + backoff(attempts)
-    return at, f"Automatic retry {attempts + 1} of {limit} planned."
+    failed_code = result.code if result.outcome is Outcome.FAILED else None
+    with translation.override("en"):
+        planned, note = auto_retry_decision(
+            failed_code=failed_code, attempts=attempts, limit=settings.THUMBS_AUTO_RETRY_MAX_ATTEMPTS
+        )
+    return (now + backoff(attempts) if planned else None), note
 
 
 def tasks_retry_due(*, now: datetime | None = None, limit: int = 50, client: ZegoClient | None = None) -> int:

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -84,7 +85,10 @@ def task_retry(request: HttpRequest, pk: int) -> HttpResponse:
         attempt = services.task_retry(user=request.user, task=task, confirmed=request.POST.get("confirm") == "yes")
     except services.RetryNeedsConfirmation as exc:
         if not request.htmx:
-            return render(request, "dashboard/retry_confirm.html", {"task": task, "reason": str(exc), "origin": origin})
+            # The language switch on this page (shown after a POST) comes back to the task's own page.
+            back = reverse("dashboard:task_detail", args=[task.pk])
+            context = {"task": task, "reason": str(exc), "origin": origin, "language_next": back}
+            return render(request, "dashboard/retry_confirm.html", context)
         flash = str(exc)
     except services.RetryRefused as exc:
         flash = _("Not retried: %(reason)s") % {"reason": exc}
@@ -143,13 +147,15 @@ def _render_detail(request: HttpRequest, task: Task, *, fragment: bool, flash: s
     shots = screenshot_items(task, task.screenshots.all()) if task.screenshot_count else []
     # The newest checks, shown oldest first like the attempts.
     checks = task.checks.select_related("asked_by").order_by("-at", "-id")[:CHECKS_SHOWN]
+    attempts = list(task.attempts.select_related("created_by").order_by("number"))
     return render(
         request,
         template,
         {
             "task": task,
             "flash": flash,
-            "attempts": task.attempts.select_related("created_by").order_by("number"),
+            "attempts": attempts,
+            "latest_attempt": attempts[-1] if attempts else None,
             "command_line": default_client().prepare_thumbnails(task.to_request()).curl(),
             "resubmissions": task.resubmissions.order_by("-id")[:20],
             "result": task.display_result,
