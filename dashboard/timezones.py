@@ -62,7 +62,13 @@ def utc_offset_label(offset: timedelta | None) -> str:
 
 @functools.cache
 def known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) | {"UTC"}
+    """Places (Area/City) and UTC: not the database's pseudo-zones ("Factory", "localtime", "posixrules") nor
+    Etc/GMT+8 and its kin, whose signs run backwards (Etc/GMT+8 is UTC-8) and would mislead an operator."""
+    places = {name for name in available_timezones() if "/" in name and not name.startswith(_NOT_PLACES)}
+    return frozenset(places) | {"UTC"}
+
+
+_NOT_PLACES = ("Etc/", "SystemV/", "posix/", "right/")
 
 
 def zone_named(name: str | None) -> tzinfo | None:

@@ -196,3 +196,13 @@ def test_a_permanent_codes_retry_is_secondary_and_asks_in_a_dialog(operator_clie
     assert 'name="confirm" value="yes"' in html
     html = operator_client.get(f"/tasks/{transient.pk}/").content.decode()
     assert '<button type="submit" class="primary">Retry</button>' in html and "<dialog" not in html
+
+
+def test_the_zone_list_offers_places_not_pseudo_zones(operator_client):
+    page = operator_client.get("/preferences/").text
+    assert 'value="Asia/Shanghai"' in page and 'value="Europe/Berlin"' in page
+    for pseudo in ("Factory", "localtime", "posixrules", "Etc/GMT+8"):
+        assert f'value="{pseudo}"' not in page
+    response = operator_client.post("/preferences/", {"time_zone": "Factory"})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+    assert not Preference.objects.filter(time_zone="Factory").exists()
