@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -19,9 +18,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .models import AuditEntry, Preference, Result, State, Task
-from .timezones import zone_choices, zone_named
-from .zego.types import Mode, ThumbnailRequest, Vendor
+from ..models import Task
+from ..zego.types import Mode, ThumbnailRequest, Vendor
 
 TENCENT_FILE_ID_MAX = 40
 HUAWEI_FILE_ID_MAX = 1024
@@ -30,17 +28,10 @@ HUAWEI_MAX_TIME_POINTS = 10
 MAX_TIME_POINT_SECONDS = Decimal(999_999)
 INTERVAL_MIN, INTERVAL_MAX = 1, 100
 DEFINITION_MAX = 2**32 - 1
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Invisible or direction-changing characters (format, surrogate, private use, line/paragraph separators):
 # U+202E and U+200B can make one File ID look like another in the history.
 _HIDDEN_CATEGORIES = {"Cf", "Cs", "Co", "Zl", "Zp"}
-LAST_DATE = date.max.replace(day=30)  # the history adds a day to "To"
-
-
-def _date_up_to_last(value: date | None) -> date | None:
-    if value and value > LAST_DATE:
-        raise forms.ValidationError(_("Pick a date up to %(date)s.") % {"date": f"{LAST_DATE:%Y-%m-%d}"})
-    return value
 
 
 def _hidden_character(text: str) -> str | None:
@@ -63,7 +54,7 @@ def file_id_problem(file_id: str, vendor: str | None = None) -> str | None:
     if vendor is None:
         if len(file_id) > HUAWEI_FILE_ID_MAX:
             return _("A File ID has at most %(max)s characters.") % {"max": HUAWEI_FILE_ID_MAX}
-        if _CONTROL.search(file_id):
+        if CONTROL.search(file_id):
             return _("File ID contains a control character (a tab, newline or similar).")
         hidden = _hidden_character(file_id)
         if hidden:
@@ -297,213 +288,3 @@ class IntervalForm(TaskForm):
 
 # The URL slug of a mode is the mode itself.
 FORMS: dict[str, type[TaskForm]] = {form.mode.value: form for form in (TimePointsForm, IntervalForm)}
-
-
-class HistorySearchForm(forms.Form):
-    q = forms.CharField(
-        label=gettext_lazy("Search"),
-        required=False,
-        max_length=HUAWEI_FILE_ID_MAX,
-        help_text=gettext_lazy(
-            "RequestId, vendor task id, or File ID (exact or the start of one). Press / to come back here."
-        ),
-        widget=forms.TextInput(
-            attrs={"type": "search", "autocomplete": "off", "spellcheck": "false", "aria-keyshortcuts": "/"}
-        ),
-    )
-    vendor = forms.ChoiceField(
-        label=gettext_lazy("Vendor"), choices=[("", gettext_lazy("Any vendor")), *Task.Vendor.choices], required=False
-    )
-    mode = forms.ChoiceField(
-        label=gettext_lazy("Mode"), choices=[("", gettext_lazy("Any mode")), *Task.Mode.choices], required=False
-    )
-    state = forms.ChoiceField(
-        label=gettext_lazy("State"), choices=[("", gettext_lazy("Any state")), *State.choices], required=False
-    )
-    result = forms.ChoiceField(
-        label=gettext_lazy("Result"), choices=[("", gettext_lazy("Any result")), *Result.choices], required=False
-    )
-    code = forms.IntegerField(
-        label=gettext_lazy("Code"),
-        required=False,
-        widget=forms.NumberInput(attrs={"placeholder": gettext_lazy("Code")}),
-    )
-    submitter = forms.CharField(label=gettext_lazy("Submitted by"), required=False, max_length=150)
-    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    # Hidden, from links: labelled all the same, for the message when a hand-edited URL is wrong.
-    batch = forms.IntegerField(
-        label=gettext_lazy("Batch"), required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
-    )
-    before = forms.IntegerField(label=gettext_lazy("Page"), required=False, min_value=1, widget=forms.HiddenInput)
-    after = forms.IntegerField(label=gettext_lazy("Page"), required=False, min_value=0, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    def clean_q(self) -> str:
-        q = self.cleaned_data["q"].strip()
-        if _CONTROL.search(q):
-            raise forms.ValidationError(_("The search contains a control character."))
-        return q
-
-    def clean_submitter(self) -> str:
-        return self.cleaned_data["submitter"].strip()
-
-    def clean_since(self) -> date | None:
-        return _date_up_to_last(self.cleaned_data["since"])
-
-    def clean_until(self) -> date | None:
-        return _date_up_to_last(self.cleaned_data["until"])
-
-    def clean(self) -> dict:
-        data = super().clean()
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", _("“To” is before “From”."))
-        return data
-
-
-class AuditSearchForm(forms.Form):
-    action = forms.ChoiceField(
-        label=gettext_lazy("Action"),
-        choices=[("", gettext_lazy("Any action")), *AuditEntry.Action.choices],
-        required=False,
-    )
-    who = forms.CharField(label=gettext_lazy("Who"), required=False, max_length=150)
-    task = forms.IntegerField(label=gettext_lazy("Task"), required=False, min_value=1, max_value=2**63 - 1)
-    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    def clean_who(self) -> str:
-        who = self.cleaned_data["who"].strip()
-        if _CONTROL.search(who):
-            raise forms.ValidationError(_("The name contains a control character."))
-        return who
-
-    def clean_since(self) -> date | None:
-        return _date_up_to_last(self.cleaned_data["since"])
-
-    def clean_until(self) -> date | None:
-        return _date_up_to_last(self.cleaned_data["until"])
-
-
-UPLOAD_MAX_BYTES = 2 * 1024 * 1024
-SHOWN_PROBLEMS = 200
-
-
-class BatchFormMixin(forms.Form):
-    """A mode's form with many File IDs instead of one: pasted one per line, or a text/CSV file."""
-
-    file_ids = forms.CharField(
-        label=gettext_lazy("File IDs"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-        help_text=gettext_lazy("One per line, up to 20,000. Each is checked with the same rules as the single form."),
-    )
-    upload = forms.FileField(
-        label=gettext_lazy("Or a text or CSV file"),
-        required=False,
-        help_text=gettext_lazy("One File ID per line, or the first column of a CSV (a header row is skipped)."),
-    )
-    send_valid_only = forms.BooleanField(
-        label=gettext_lazy("Send only the valid lines"),
-        required=False,
-        help_text=gettext_lazy("Leave out the lines listed as invalid or repeated."),
-    )
-
-    def clean(self) -> dict:
-        from .services.batches import MAX_ITEMS, batch_check_lines  # forms sit below services
-
-        data = super().clean()
-        text = self._text(data)
-        vendor = data.get("vendor")
-        self.lines = None
-        if text is None or not vendor:
-            return data
-        lines = batch_check_lines(text, vendor=vendor)
-        self.lines = lines
-        if not lines.valid and not lines.invalid and not lines.duplicates:
-            self.add_error("file_ids", _("Paste at least one File ID, or choose a file."))
-        elif not lines.valid:
-            self.add_error("file_ids", _("None of these lines can be sent: see the list below."))
-        elif lines.too_many:
-            self.add_error(
-                "file_ids",
-                _("%(count)s File IDs: a batch takes at most %(max)s.")
-                % {"count": f"{len(lines.valid):,}", "max": f"{MAX_ITEMS:,}"},
-            )
-        elif (lines.invalid or lines.duplicates) and not data.get("send_valid_only"):
-            bad = len(lines.invalid) + len(lines.duplicates)
-            self.add_error(
-                "file_ids",
-                _(
-                    "%(bad)s of %(total)s lines cannot be sent (listed below): fix them, or tick "
-                    "“Send only the valid lines”."
-                )
-                % {"bad": f"{bad:,}", "total": f"{bad + len(lines.valid):,}"},
-            )
-        return data
-
-    def _text(self, data: dict) -> str | None:
-        upload = data.get("upload")
-        if upload:
-            if upload.size > UPLOAD_MAX_BYTES:
-                self.add_error(
-                    "upload", _("The file is over %(size)s MB.") % {"size": UPLOAD_MAX_BYTES // (1024 * 1024)}
-                )
-                return None
-            try:
-                return upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                self.add_error("upload", _("The file is not UTF-8 text: save it as UTF-8 (CSV UTF-8) and try again."))
-                return None
-        return data.get("file_ids") or ""
-
-    def template_request(self) -> ThumbnailRequest:
-        """The shared parameters, as a request without a File ID (each item brings its own)."""
-        return self.to_request()
-
-
-def _batch_form(form: type[TaskForm]) -> type[TaskForm]:
-    return type(f"Batch{form.__name__}", (BatchFormMixin, form), {"file_id": None})
-
-
-BATCH_FORMS: dict[str, type[TaskForm]] = {mode: _batch_form(form) for mode, form in FORMS.items()}
-
-
-class PreferenceForm(forms.ModelForm):
-    """An operator's own settings: the time zone their pages show times in."""
-
-    time_zone = forms.ChoiceField(
-        label=gettext_lazy("Time zone"),
-        required=False,
-        help_text=gettext_lazy("Times on every page are shown in this zone. Stored times stay in UTC."),
-    )
-
-    class Meta:
-        model = Preference
-        fields = ["time_zone"]
-
-    def __init__(self, *args, browser_zone: str = "", **kwargs) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        follow = (
-            _("Follow this browser")
-            if not browser_zone
-            else _("Follow this browser (%(zone)s)") % {"zone": browser_zone}
-        )
-        common, every = zone_choices()
-        self.fields["time_zone"].choices = [("", follow), (_("Common"), common), (_("Every zone"), every)]
-
-    def clean_time_zone(self) -> str:
-        name = self.cleaned_data["time_zone"]
-        if name and zone_named(name) is None:
-            raise forms.ValidationError(_("Pick a time zone from the list."))
-        return name
