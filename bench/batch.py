@@ -27,6 +27,7 @@ import threading
 import time
 import warnings
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -91,8 +92,9 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
+    from django.utils import timezone
 
-    from dashboard.models import Attempt, BatchItem, State, Task
+    from dashboard.models import Attempt, BatchItem, ResultCheck, State, Task
     from dashboard.services import batches
     from dashboard.zego.types import Mode, ThumbnailRequest, Vendor
     from zego_simulator import ZegoSimulator
@@ -151,6 +153,10 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
             else:
                 raise SystemExit(f"bench: the batch did not drain within {args.timeout} s")
             finished = time.time()
+            # Result checks kept up with the sending (or waited for the batch to end): those due more than
+            # 10 s before the last item was sent and not asked yet.
+            overdue = Task.objects.filter(next_check_at__lt=timezone.now() - timedelta(seconds=10)).count()
+            checks = ResultCheck.objects.count()
             web_report = None
             if web is not None:
                 web.stdin.write("stop\n")
@@ -201,13 +207,16 @@ def drain_run(args: argparse.Namespace, number: int) -> dict:
         "code_6_tasks_latest": Task.objects.filter(latest_code=6).count(),
         "code_6_simulator": refused["MediaThumbnails"],
         "code_6_simulator_describe": refused["DescribeMediaTask"],  # the workers' result checks
+        "result_checks_during_drain": checks,
+        "checks_overdue_at_end": overdue,
         "web": web_report,
     }
     print(
         f"run {number}: {run['batch_sent']} items in {send_span:.1f} s: batch {send_rate:.2f} calls/s, "
         f"with the web's {run['web_calls_in_window']} calls {total_rate:.2f} calls/s "
         f"({run['share_of_limit']:.1%} of {LIMIT}); Code 6: attempts {run['code_6_attempts']}, "
-        f"simulator {run['code_6_simulator']}; tightest 21 arrivals {run['tightest_21_arrivals_s']} s",
+        f"simulator {run['code_6_simulator']}; tightest 21 arrivals {run['tightest_21_arrivals_s']} s; "
+        f"result checks {checks} answered, {overdue} overdue at the end",
         flush=True,
     )
     return run

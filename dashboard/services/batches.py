@@ -11,13 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -26,7 +29,7 @@ from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.types import ThumbnailRequest, format_number
 from .audit import audit_record
-from .results import WORKER_MAX_WAIT
+from .results import WORKER_MAX_WAIT, result_poll
 from .tasks import claim_attempt, send_claimed
 
 log = logging.getLogger("dashboard.services")
@@ -35,9 +38,13 @@ MAX_ITEMS = 20_000
 # Turns queued for a new batch: two workers can share it, the shared limiter keeps their sum at ZEGO's pace.
 SENDERS = 2
 # A turn sends for at most this long, then queues the next turn: a long batch does not hold a worker for
-# ever, and what a killed worker leaves is taken by the next turn or the tick (batches_resume).
-TURN_SECONDS = 50
+# ever (the tick, due every 10 s, runs between two turns), and what a killed worker leaves is taken by the
+# next turn or the tick (batches_resume). Turns outrank result checks in the queue (dashboard/tasks.py).
+TURN_SECONDS = 10
 RESUME_AFTER = timedelta(seconds=60)
+# The thread answering result checks beside a turn: due checks read at a time, pause when none is due.
+CHECKS_AT_ONCE = 20
+CHECKS_IDLE_SECONDS = 0.5
 HEADER_NAMES = {"fileid", "file_id", "file id", "fileids", "file ids"}
 
 
@@ -223,18 +230,67 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
         return True
 
 
-def batch_send_turn(*, batch_id: int, seconds: float = TURN_SECONDS, client: ZegoClient | None = None) -> int:
-    """Send queued items one after another for up to ``seconds``; queue the next turn if any are left."""
+def batch_send_turn(
+    *,
+    batch_id: int,
+    seconds: float = TURN_SECONDS,
+    client: ZegoClient | None = None,
+    answer_checks: bool = False,
+) -> int:
+    """Send queued items one after another for up to ``seconds``; queue the next turn if any are left.
+
+    With ``answer_checks`` (the worker's turns) a second thread answers the result checks that fall due
+    meanwhile: a turn holds its worker, and with every worker sending, the checks the sent items queue
+    would otherwise wait for the end of the batch. DescribeMediaTask has a limit of its own, so asking
+    takes nothing from the sending."""
     client = client or default_client(max_wait=WORKER_MAX_WAIT)
     ends = time.monotonic() + seconds
     sent = 0
-    while time.monotonic() < ends:
-        if not batch_send_next(batch_id=batch_id, client=client):
-            return sent
-        sent += 1
-    if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED).exists():
-        _enqueue_senders(batch_id, count=1)
+    with _checks_alongside() if answer_checks else nullcontext():
+        while time.monotonic() < ends:
+            if not batch_send_next(batch_id=batch_id, client=client):
+                return sent
+            sent += 1
+        if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED).exists():
+            _enqueue_senders(batch_id, count=1)
     return sent
+
+
+@contextmanager
+def _checks_alongside() -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=_answer_due_checks, args=(stop,), name="result-checks", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        # Its call in flight ends within the client's deadline and the worker's wait for a turn.
+        thread.join(timeout=WORKER_MAX_WAIT + 60)
+
+
+def _answer_due_checks(stop: threading.Event) -> None:
+    """Ask about due checks, oldest first, until ``stop``. Each is claimed by ``result_poll`` as when its
+    queued task runs (which then finds nothing to do), so no check is asked twice."""
+    client = default_client(max_wait=WORKER_MAX_WAIT)
+    try:
+        while not stop.is_set():
+            due = list(
+                Task.objects.filter(next_check_at__lte=timezone.now())
+                .order_by("next_check_at")
+                .values_list("pk", flat=True)[:CHECKS_AT_ONCE]
+            )
+            for task_id in due:
+                if stop.is_set():
+                    break
+                result_poll(task_id=task_id, client=client)
+            if not due:
+                stop.wait(CHECKS_IDLE_SECONDS)
+    except Exception:
+        # The queued checks and the tick's overdue pass still ask; the batch goes on.
+        log.exception("result checks beside a batch stopped")
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def batches_resume(*, now: datetime | None = None) -> int:
