@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ..forms import file_id_problem
 from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
@@ -225,7 +226,7 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
                 status = BatchItem.Status.SKIPPED if retrying else BatchItem.Status.CANCELLED
                 BatchItem.objects.filter(pk=item.pk).update(status=status, sent_at=None)
                 continue
-            BatchItem.objects.filter(pk=item.pk).update(attempt=attempt)
+            BatchItem.objects.filter(pk=item.pk).update(attempt=attempt, state=State.SENDING)
         send_claimed(client, task, attempt, prepared)
         return True
 
@@ -360,33 +361,64 @@ class Progress:
         return self.sending + self.succeeded + self.failed + self.unknown
 
 
+# One round trip: the batch's counts, the few items sending, cancelled or skipped (sent and sending, or never
+# sent: no attempt, no state; as lists, which the batchitem_progress index takes as a handful of exact keys),
+# and the last minute's sends (batchitem_sent). Table names from the models; every value is a parameter.
+# The branch with the timestamp comes first: PostgreSQL types the NULLs after it by it.
+_PROGRESS_SQL = (
+    f"SELECT 'recent', COUNT(*), 0, 0, MIN(sent_at) FROM {BatchItem._meta.db_table} "  # noqa: S608
+    f"WHERE batch_id = %s AND sent_at >= %s UNION ALL "
+    f"SELECT 'ended', succeeded_count, failed_count, unknown_count, NULL FROM {Batch._meta.db_table} "
+    f"WHERE id = %s UNION ALL "
+    f"SELECT status, COUNT(*), 0, 0, NULL FROM {BatchItem._meta.db_table} "
+    f"WHERE batch_id = %s AND status IN (%s, %s, %s) AND state IN (%s, '') GROUP BY status"
+)
+
+
 def batch_progress(batch: Batch, *, now: datetime | None = None) -> Progress:
+    """Read from the batch's counts and short ranges of its items' indexes, however many items it has."""
     now = now or timezone.now()
-    by_status = dict(BatchItem.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")).order_by())
-    by_state = dict(
-        BatchItem.objects.filter(batch=batch, status=BatchItem.Status.SENT)
-        .values_list("attempt__state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    recent = BatchItem.objects.filter(batch=batch, sent_at__gte=now - timedelta(seconds=60))
-    window = recent.order_by("sent_at").values_list("sent_at", flat=True).first()
-    count = recent.count()
-    seconds = max((now - window).total_seconds(), 1.0) if window else 0
-    rate = count / seconds if seconds else 0.0
-    queued = by_status.get(BatchItem.Status.QUEUED, 0)
+    since = now - timedelta(seconds=60)
+    few = (BatchItem.Status.SENT, BatchItem.Status.CANCELLED, BatchItem.Status.SKIPPED, State.SENDING)
+    params = [batch.pk, connection.ops.adapt_datetimefield_value(since), batch.pk, batch.pk, *few]
+    counts: dict[str, int] = {}
+    succeeded = failed = unknown = 0
+    first = None
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, params)
+        for kind, n, failed_n, unknown_n, at in cursor.fetchall():
+            if kind == "ended":
+                succeeded, failed, unknown = n, failed_n, unknown_n
+            else:
+                counts[kind] = n
+                first = _aware(at) if kind == "recent" else first
+    sending = counts.get(BatchItem.Status.SENT, 0)
+    cancelled = counts.get(BatchItem.Status.CANCELLED, 0)
+    skipped = counts.get(BatchItem.Status.SKIPPED, 0)
+    seconds = max((now - first).total_seconds(), 1.0) if first else 0
+    rate = counts.get("recent", 0) / seconds if seconds else 0.0
+    queued = max(batch.total - sending - succeeded - failed - unknown - cancelled - skipped, 0)
     return Progress(
         total=batch.total,
         queued=queued,
-        sending=by_state.get(State.SENDING, 0),
-        succeeded=by_state.get(State.SUCCEEDED, 0),
-        failed=by_state.get(State.FAILED, 0),
-        unknown=by_state.get(State.UNKNOWN, 0),
-        cancelled=by_status.get(BatchItem.Status.CANCELLED, 0),
-        skipped=by_status.get(BatchItem.Status.SKIPPED, 0),
+        sending=sending,
+        succeeded=succeeded,
+        failed=failed,
+        unknown=unknown,
+        cancelled=cancelled,
+        skipped=skipped,
         rate_per_second=round(rate, 1),
         eta=timedelta(seconds=round(queued / rate)) if rate and queued and not batch.cancelled_at else None,
     )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A datetime from raw SQL: SQLite gives the stored UTC text, PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 # --- bulk retry ------------------------------------------------------------------------------------------
