@@ -125,9 +125,10 @@ def _keyset_rows(
     key = "id" if batch is None else "batch_items__task_id"
     where: dict[str, object] = {} if batch is None else {"batch_items__batch_id": batch}
     if not _newest_first(before, after):
-        return list(qs.filter(**where, **{f"{key}__gt": after}).order_by(key)[:limit])
+        where.update({"id__gt": after, f"{key}__gt": after})
+        return list(qs.filter(**where).order_by(key)[:limit])
     if before is not None:
-        where[f"{key}__lt"] = before
+        where.update({"id__lt": before, f"{key}__lt": before})  # both: PostgreSQL bounds each side of the join
     return list(qs.filter(**where).order_by(f"-{key}")[:limit])
 
 
