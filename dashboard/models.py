@@ -506,6 +506,12 @@ class Batch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How many of its items' attempts ended so, kept as they end (services/tasks.py): the batch page counts
+    # its thousands of finished items without reading them. The few items sending, cancelled or skipped are
+    # counted from the items' index. Not positive-only: a miscount must never stop an outcome being stored.
+    succeeded_count = models.IntegerField(default=0)
+    failed_count = models.IntegerField(default=0)
+    unknown_count = models.IntegerField(default=0)
     # The form's one-time token: the same batch form posted twice makes one batch.
     submission_token = models.UUIDField(null=True, blank=True, editable=False)
 
@@ -534,6 +540,9 @@ class BatchItem(models.Model):
     position = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempt = models.ForeignKey(Attempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Its attempt's state, written with it (services/tasks.py): each outcome moves one item, once, and the
+    # batch's counts with it; the items sending are counted from the index.
+    state = models.CharField(max_length=16, choices=State.choices, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -542,6 +551,8 @@ class BatchItem(models.Model):
         indexes = [
             models.Index(fields=["batch", "status", "position"], name="batchitem_next"),
             models.Index(fields=["task", "batch"], name="batchitem_task"),
+            models.Index(fields=["batch", "status", "state"], name="batchitem_progress"),
+            models.Index(fields=["batch", "sent_at"], name="batchitem_sent"),
         ]
 
     def __str__(self) -> str:

@@ -42,17 +42,18 @@ def task_history(
     before: int | None = None,
     after: int | None = None,
     page_size: int | None = None,
+    batch: int | None = None,
     **filters: object,
 ) -> HistoryPage:
     page_size = page_size or PAGE_SIZE
-    qs = _filtered(**filters)
+    qs = _filtered(**filters, batch=batch if q else None)  # without a search, the keyset joins the batch
     if qs is None:
         return HistoryPage(tasks=[], newer=None, older=None)
     qs = qs.select_related("created_by")
     if q:
-        filtered = any(v not in ("", None) for v in filters.values())
+        filtered = any(v not in ("", None) for v in (*filters.values(), batch))
         return _search_page(qs, q, filtered=filtered, before=before, after=after, page_size=page_size)
-    return _keyset_page(qs, before=before, after=after, page_size=page_size)
+    return _keyset_page(qs, before=before, after=after, page_size=page_size, batch=batch)
 
 
 def tasks_matching(*, q: str = "", **filters: object) -> QuerySet[Task]:
@@ -106,18 +107,29 @@ def _filtered(
     return qs
 
 
-def _keyset_page(qs: QuerySet[Task], *, before: int | None, after: int | None, page_size: int) -> HistoryPage:
-    rows = _keyset_rows(qs, before=before, after=after, limit=page_size + 1)
+def _keyset_page(
+    qs: QuerySet[Task], *, before: int | None, after: int | None, page_size: int, batch: int | None = None
+) -> HistoryPage:
+    rows = _keyset_rows(qs, before=before, after=after, limit=page_size + 1, batch=batch)
     return _page(rows, before=before, after=after, page_size=page_size)
 
 
-def _keyset_rows(qs: QuerySet[Task], *, before: int | None, after: int | None, limit: int) -> list[Task]:
-    """The first `limit` rows away from the cursor: newest first, or oldest first after ?after=."""
+def _keyset_rows(
+    qs: QuerySet[Task], *, before: int | None, after: int | None, limit: int, batch: int | None = None
+) -> list[Task]:
+    """The first `limit` rows away from the cursor: newest first, or oldest first after ?after=.
+
+    With ``batch``, only that batch's tasks, walked by its items' task ids (the same numbers) in their
+    (batch, task) index: the database reads a page of items instead of sorting every task of the batch.
+    One filter() call, so that the cursor and the order use the join that picks the batch."""
+    key = "id" if batch is None else "batch_items__task_id"
+    where: dict[str, object] = {} if batch is None else {"batch_items__batch_id": batch}
     if not _newest_first(before, after):
-        return list(qs.filter(id__gt=after).order_by("id")[:limit])
+        where.update({"id__gt": after, f"{key}__gt": after})
+        return list(qs.filter(**where).order_by(key)[:limit])
     if before is not None:
-        qs = qs.filter(id__lt=before)
-    return list(qs.order_by("-id")[:limit])
+        where.update({"id__lt": before, f"{key}__lt": before})  # both: PostgreSQL bounds each side of the join
+    return list(qs.filter(**where).order_by(f"-{key}")[:limit])
 
 
 def _newest_first(before: int | None, after: int | None) -> bool:

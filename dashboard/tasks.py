@@ -17,6 +17,15 @@ What the worker does, and why nothing is lost when one is killed:
   once an hour prunes this app's finished entries from the queue table. It queues its own successor
   before working, in the transaction that claims its turn, so one chain runs and a kill does not end it;
   each worker at start-up and each check restart the chain if it stalled (see services/worker.py).
+- ``send_batch(batch_id)`` is one turn at sending a batch (``services.batch_send_turn``): items one after
+  another for 10 s, then the next turn is queued. While it sends, a second thread of the same worker
+  answers the checks that fall due, as ``poll_result`` would (which then finds nothing to do).
+
+Order in the queue: turns and ticks before checks (``URGENT``). A worker reads the highest priority first,
+then the earliest ``run_after``; a check is queued for a set time, so without the priority every check
+queued while a batch was sending would come before the batch's next turn, and each worker would stop
+sending for as long as it had sent (the batch at half pace). Checks lose nothing by it: the turns answer
+them meanwhile, and they are first again once the batch is sent.
 
 django-tasks-db leaves a task whose worker was killed RUNNING and never runs it again: thumbs does not
 rely on it (the tidying marks such entries failed with ``WorkerLost`` after an hour).
@@ -34,6 +43,8 @@ from . import services
 from .errors import scrub_secrets
 
 log = logging.getLogger("dashboard.worker")
+
+URGENT = 10  # django.tasks priorities run from -100 to 100; the default is 0
 
 
 class WorkerLost(Exception):
@@ -53,18 +64,18 @@ def poll_result(task_id: int) -> str | None:
     return None if check is None else check.status
 
 
-@task
+@task(priority=URGENT)
 def tick() -> dict[str, int] | None:
     """The periodic work; None when another tick had the turn."""
     with _failures_stored_without_secrets("tick"):
         return services.worker_tick()
 
 
-@task
+@task(priority=URGENT)
 def send_batch(batch_id: int) -> int:
     """One turn at sending a batch (services.batch_send_turn); returns how many items it sent."""
     with _failures_stored_without_secrets("send_batch"):
-        return services.batch_send_turn(batch_id=batch_id)
+        return services.batch_send_turn(batch_id=batch_id, answer_checks=True)
 
 
 @contextmanager

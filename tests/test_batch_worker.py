@@ -83,3 +83,26 @@ def test_a_batch_survives_a_worker_killed_mid_batch(tmp_path):
     assert set(outcome["later_reasons"]) <= {"auto"}
     # Every request ZEGO received has its attempt written (ZEGO may have missed an attempt killed in flight).
     assert all(received[file_id] <= outcome["attempted"].get(file_id, 0) for file_id in received)
+
+
+CHECKED = """
+from dashboard.models import BatchItem, ResultCheck
+sent = BatchItem.objects.filter(batch_id={batch}).order_by("sent_at").values_list("sent_at", flat=True)
+first, last = sent.first(), sent.last()
+asked = ResultCheck.objects.filter(task__batch_items__batch_id={batch}).values_list("at", flat=True)
+print(json.dumps({{"while_sending": sum(first <= at <= last for at in asked), "asked": len(asked)}}))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_sending_a_batch_asks_about_the_results_as_their_checks_fall_due(tmp_path):
+    # A turn holds its worker for the whole batch here (150 items take 8 s at ZEGO's pace); the first
+    # checks fall due 3 s after their item was accepted, and are asked then, not after the last item.
+    with ZegoSimulator(settings.SIMULATOR_APP_ID, settings.SIMULATOR_SERVER_SECRET, quiet=True) as sim:
+        site = Site(tmp_path)
+        batch = site.python(QUEUE.format(count=150, extra=[]), zego_port=sim.port)
+        worker = site.worker(sim.port, "--batch")
+        output = worker.communicate(timeout=180)[0]
+        assert worker.returncode == 0, output
+    checked = site.python(CHECKED.format(batch=batch))
+    assert checked["while_sending"] > 0, checked

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from dashboard.models import Attempt, AuditEntry, Batch, BatchItem, State, Task
 from dashboard.services import batches
@@ -126,3 +128,39 @@ def test_faults_each_end_in_a_state_that_says_what_happened_and_the_counts_add_u
         assert attempt.may_have_reached is False and "refused the connection" in attempt.transport_detail
     progress = batches.batch_progress(batch)
     assert (progress.succeeded, progress.unknown, progress.queued) == (1, 2, 0) and progress.done == progress.total
+
+
+def test_an_item_whose_worker_died_counts_unknown_until_its_late_answer(operator, simulator, monkeypatch):
+    from dashboard.services.tasks import attempts_expire_stale, send_claimed
+
+    batch = batches.batch_create(user=operator, template=TENCENT, file_ids=["1", "2"])
+    in_flight = []
+    monkeypatch.setattr(batches, "send_claimed", lambda *call: in_flight.append(call))
+    assert batches.batch_send_next(batch_id=batch.pk)  # claimed and recorded, then the worker dies in the call
+    progress = batches.batch_progress(batch)
+    assert (progress.sending, progress.unknown, progress.queued) == (1, 0, 1)
+
+    assert attempts_expire_stale(now=timezone.now() + timedelta(hours=1)) == 1
+    progress = batches.batch_progress(batch)
+    assert (progress.sending, progress.unknown, progress.queued) == (0, 1, 1)
+
+    send_claimed(*in_flight[0])  # ZEGO's answer arrives after all: the item moves on, counted once
+    progress = batches.batch_progress(batch)
+    assert (progress.sending, progress.succeeded, progress.unknown, progress.queued) == (0, 1, 0, 1)
+    assert attempts_expire_stale(now=timezone.now() + timedelta(hours=2)) == 0
+    assert batches.batch_progress(batch) == progress
+    item = BatchItem.objects.get(batch=batch, position=1)
+    assert item.state == item.attempt.state == State.SUCCEEDED
+
+
+def test_a_batchs_next_turn_comes_before_the_checks_queued_meanwhile(operator):
+    from django_tasks_db.models import DBTaskResult
+
+    from dashboard import tasks
+
+    batch = batches.batch_create(user=operator, template=TENCENT, file_ids=["1"])
+    DBTaskResult.objects.all().delete()
+    for n in range(3):
+        tasks.poll_result.using(run_after=timezone.now() - timedelta(seconds=n)).enqueue(n)
+    tasks.send_batch.enqueue(batch.pk)
+    assert DBTaskResult.objects.ready().first().task_path == tasks.send_batch.module_path

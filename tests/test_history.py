@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard import selectors
-from dashboard.models import Attempt, State, Task
+from dashboard.models import Attempt, Batch, BatchItem, State, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +196,21 @@ def test_like_wildcards_in_a_prefix_match_only_themselves(operator, operator_cli
     literal = make(operator, 1, file_id="/record/cam_1%/a.mp4", vendor="Huawei")
     make(operator, 2, file_id="/record/camX1Y/b.mp4", vendor="Huawei")
     assert ids(operator_client.get("/tasks/", {"q": "/record/cam_1%"})) == [literal.pk]
+
+
+@pytest.mark.parametrize("params", [{}, {"state": State.FAILED}], ids=["batch", "batch-and-state"])
+def test_a_batchs_history_pages_both_ways_through_its_own_tasks(operator, operator_client, monkeypatch, params):
+    tasks = [make(operator, n, state=State.FAILED if n % 2 else State.SUCCEEDED) for n in range(24)]
+    mine = [task for n, task in enumerate(tasks) if n % 3]  # among tasks of no batch, all in another batch
+    batch = Batch.objects.create(kind=Batch.Kind.RETRY, created_by=operator, total=len(mine))
+    other = Batch.objects.create(kind=Batch.Kind.RETRY, created_by=operator, total=len(tasks))
+    BatchItem.objects.bulk_create(  # its items in another order than their tasks'
+        [BatchItem(batch=batch, task=task, position=n) for n, task in enumerate(reversed(mine))]
+        + [BatchItem(batch=other, task=task, position=n) for n, task in enumerate(tasks)]
+    )
+    wanted = [task.pk for task in reversed(mine) if task.state == params.get("state", task.state)]
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
+
+    older, newer = _walk(operator_client, {"batch": batch.pk, **params})
+    assert [pk for page in older for pk in page] == wanted
+    assert newer == older[-2::-1]

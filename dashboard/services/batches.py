@@ -11,15 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_noop
 
 from ..forms import file_id_problem
@@ -27,7 +31,7 @@ from ..models import Attempt, AuditEntry, Batch, BatchItem, State, Task
 from ..zego.client import ZegoClient, default_client
 from ..zego.types import ThumbnailRequest, format_number
 from .audit import audit_record
-from .results import WORKER_MAX_WAIT
+from .results import WORKER_MAX_WAIT, result_poll
 from .tasks import claim_attempt, send_claimed
 
 log = logging.getLogger("dashboard.services")
@@ -36,9 +40,13 @@ MAX_ITEMS = 20_000
 # Turns queued for a new batch: two workers can share it, the shared limiter keeps their sum at ZEGO's pace.
 SENDERS = 2
 # A turn sends for at most this long, then queues the next turn: a long batch does not hold a worker for
-# ever, and what a killed worker leaves is taken by the next turn or the tick (batches_resume).
-TURN_SECONDS = 50
+# ever (the tick, due every 10 s, runs between two turns), and what a killed worker leaves is taken by the
+# next turn or the tick (batches_resume). Turns outrank result checks in the queue (dashboard/tasks.py).
+TURN_SECONDS = 10
 RESUME_AFTER = timedelta(seconds=60)
+# The thread answering result checks beside a turn: due checks read at a time, pause when none is due.
+CHECKS_AT_ONCE = 20
+CHECKS_IDLE_SECONDS = 0.5
 HEADER_NAMES = {"fileid", "file_id", "file id", "fileids", "file ids"}
 
 
@@ -220,23 +228,72 @@ def batch_send_next(*, batch_id: int, client: ZegoClient | None = None) -> bool:
                 status = BatchItem.Status.SKIPPED if retrying else BatchItem.Status.CANCELLED
                 BatchItem.objects.filter(pk=item.pk).update(status=status, sent_at=None)
                 continue
-            BatchItem.objects.filter(pk=item.pk).update(attempt=attempt)
+            BatchItem.objects.filter(pk=item.pk).update(attempt=attempt, state=State.SENDING)
         send_claimed(client, task, attempt, prepared)
         return True
 
 
-def batch_send_turn(*, batch_id: int, seconds: float = TURN_SECONDS, client: ZegoClient | None = None) -> int:
-    """Send queued items one after another for up to ``seconds``; queue the next turn if any are left."""
+def batch_send_turn(
+    *,
+    batch_id: int,
+    seconds: float = TURN_SECONDS,
+    client: ZegoClient | None = None,
+    answer_checks: bool = False,
+) -> int:
+    """Send queued items one after another for up to ``seconds``; queue the next turn if any are left.
+
+    With ``answer_checks`` (the worker's turns) a second thread answers the result checks that fall due
+    meanwhile: a turn holds its worker, and with every worker sending, the checks the sent items queue
+    would otherwise wait for the end of the batch. DescribeMediaTask has a limit of its own, so asking
+    takes nothing from the sending."""
     client = client or default_client(max_wait=WORKER_MAX_WAIT)
     ends = time.monotonic() + seconds
     sent = 0
-    while time.monotonic() < ends:
-        if not batch_send_next(batch_id=batch_id, client=client):
-            return sent
-        sent += 1
-    if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED).exists():
-        _enqueue_senders(batch_id, count=1)
+    with _checks_alongside() if answer_checks else nullcontext():
+        while time.monotonic() < ends:
+            if not batch_send_next(batch_id=batch_id, client=client):
+                return sent
+            sent += 1
+        if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.QUEUED).exists():
+            _enqueue_senders(batch_id, count=1)
     return sent
+
+
+@contextmanager
+def _checks_alongside() -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=_answer_due_checks, args=(stop,), name="result-checks", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        # Its call in flight ends within the client's deadline and the worker's wait for a turn.
+        thread.join(timeout=WORKER_MAX_WAIT + 60)
+
+
+def _answer_due_checks(stop: threading.Event) -> None:
+    """Ask about due checks, oldest first, until ``stop``. Each is claimed by ``result_poll`` as when its
+    queued task runs (which then finds nothing to do), so no check is asked twice."""
+    client = default_client(max_wait=WORKER_MAX_WAIT)
+    try:
+        while not stop.is_set():
+            due = list(
+                Task.objects.filter(next_check_at__lte=timezone.now())
+                .order_by("next_check_at")
+                .values_list("pk", flat=True)[:CHECKS_AT_ONCE]
+            )
+            for task_id in due:
+                if stop.is_set():
+                    break
+                result_poll(task_id=task_id, client=client)
+            if not due:
+                stop.wait(CHECKS_IDLE_SECONDS)
+    except Exception:
+        # The queued checks and the tick's overdue pass still ask; the batch goes on.
+        log.exception("result checks beside a batch stopped")
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def batches_resume(*, now: datetime | None = None) -> int:
@@ -306,33 +363,64 @@ class Progress:
         return self.sending + self.succeeded + self.failed + self.unknown
 
 
+# One round trip: the batch's counts, the few items sending, cancelled or skipped (sent and sending, or never
+# sent: no attempt, no state; as lists, which the batchitem_progress index takes as a handful of exact keys),
+# and the last minute's sends (batchitem_sent). Table names from the models; every value is a parameter.
+# The branch with the timestamp comes first: PostgreSQL types the NULLs after it by it.
+_PROGRESS_SQL = (
+    f"SELECT 'recent', COUNT(*), 0, 0, MIN(sent_at) FROM {BatchItem._meta.db_table} "  # noqa: S608
+    f"WHERE batch_id = %s AND sent_at >= %s UNION ALL "
+    f"SELECT 'ended', succeeded_count, failed_count, unknown_count, NULL FROM {Batch._meta.db_table} "
+    f"WHERE id = %s UNION ALL "
+    f"SELECT status, COUNT(*), 0, 0, NULL FROM {BatchItem._meta.db_table} "
+    f"WHERE batch_id = %s AND status IN (%s, %s, %s) AND state IN (%s, '') GROUP BY status"
+)
+
+
 def batch_progress(batch: Batch, *, now: datetime | None = None) -> Progress:
+    """Read from the batch's counts and short ranges of its items' indexes, however many items it has."""
     now = now or timezone.now()
-    by_status = dict(BatchItem.objects.filter(batch=batch).values_list("status").annotate(n=Count("id")).order_by())
-    by_state = dict(
-        BatchItem.objects.filter(batch=batch, status=BatchItem.Status.SENT)
-        .values_list("attempt__state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    recent = BatchItem.objects.filter(batch=batch, sent_at__gte=now - timedelta(seconds=60))
-    window = recent.order_by("sent_at").values_list("sent_at", flat=True).first()
-    count = recent.count()
-    seconds = max((now - window).total_seconds(), 1.0) if window else 0
-    rate = count / seconds if seconds else 0.0
-    queued = by_status.get(BatchItem.Status.QUEUED, 0)
+    since = now - timedelta(seconds=60)
+    few = (BatchItem.Status.SENT, BatchItem.Status.CANCELLED, BatchItem.Status.SKIPPED, State.SENDING)
+    params = [batch.pk, connection.ops.adapt_datetimefield_value(since), batch.pk, batch.pk, *few]
+    counts: dict[str, int] = {}
+    succeeded = failed = unknown = 0
+    first = None
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, params)
+        for kind, n, failed_n, unknown_n, at in cursor.fetchall():
+            if kind == "ended":
+                succeeded, failed, unknown = n, failed_n, unknown_n
+            else:
+                counts[kind] = n
+                first = _aware(at) if kind == "recent" else first
+    sending = counts.get(BatchItem.Status.SENT, 0)
+    cancelled = counts.get(BatchItem.Status.CANCELLED, 0)
+    skipped = counts.get(BatchItem.Status.SKIPPED, 0)
+    seconds = max((now - first).total_seconds(), 1.0) if first else 0
+    rate = counts.get("recent", 0) / seconds if seconds else 0.0
+    queued = max(batch.total - sending - succeeded - failed - unknown - cancelled - skipped, 0)
     return Progress(
         total=batch.total,
         queued=queued,
-        sending=by_state.get(State.SENDING, 0),
-        succeeded=by_state.get(State.SUCCEEDED, 0),
-        failed=by_state.get(State.FAILED, 0),
-        unknown=by_state.get(State.UNKNOWN, 0),
-        cancelled=by_status.get(BatchItem.Status.CANCELLED, 0),
-        skipped=by_status.get(BatchItem.Status.SKIPPED, 0),
+        sending=sending,
+        succeeded=succeeded,
+        failed=failed,
+        unknown=unknown,
+        cancelled=cancelled,
+        skipped=skipped,
         rate_per_second=round(rate, 1),
         eta=timedelta(seconds=round(queued / rate)) if rate and queued and not batch.cancelled_at else None,
     )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A datetime from raw SQL: SQLite gives the stored UTC text, PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 # --- bulk retry ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import RETRYABLE_STATES, Attempt, AuditEntry, State, Task
+from ..models import RETRYABLE_STATES, Attempt, AuditEntry, Batch, BatchItem, State, Task
 from ..selectors_overview import overview_forget
 from ..zego.client import ZegoClient, default_client
 from ..zego.text import for_log
@@ -32,6 +32,9 @@ from .retries import auto_retry_plan
 log = logging.getLogger("dashboard.services")
 
 ABANDONED = "abandoned"
+# An attempt of a batch item: its outcome moves the item (BatchItem.state) and the batch's counts.
+BATCH_REASONS = (Attempt.Reason.BATCH, Attempt.Reason.BULK_RETRY)
+BATCH_COUNTS = {State.SUCCEEDED: "succeeded_count", State.FAILED: "failed_count", State.UNKNOWN: "unknown_count"}
 
 
 class RetryRefused(Exception):
@@ -142,17 +145,21 @@ def attempts_expire_stale(*, now=None) -> int:
         Task.objects.filter(state=State.SENDING, state_changed_at__lt=cutoff).values_list("pk", "attempt_count")
     )
     for task_id, number in stale:
-        Attempt.objects.filter(task_id=task_id, number=number, state=State.SENDING).update(
-            state=State.UNKNOWN,
-            finished_at=now,
-            transport_error=ABANDONED,
-            transport_detail="No outcome was recorded: the process sending this request stopped before "
-            "saving ZEGO's answer. ZEGO may have received it.",
-            may_have_reached=True,
-        )
-        Task.objects.filter(pk=task_id, attempt_count=number, state=State.SENDING).update(
-            state=State.UNKNOWN, state_changed_at=now
-        )
+        with transaction.atomic():
+            attempt = Attempt.objects.filter(task_id=task_id, number=number, state=State.SENDING)
+            if attempt.update(
+                state=State.UNKNOWN,
+                finished_at=now,
+                transport_error=ABANDONED,
+                transport_detail="No outcome was recorded: the process sending this request stopped before "
+                "saving ZEGO's answer. ZEGO may have received it.",
+                may_have_reached=True,
+            ):
+                for pk in Attempt.objects.filter(task_id=task_id, number=number).values_list("pk", flat=True):
+                    batch_item_ended(attempt_id=pk, state=State.UNKNOWN)
+            Task.objects.filter(pk=task_id, attempt_count=number, state=State.SENDING).update(
+                state=State.UNKNOWN, state_changed_at=now
+            )
     if stale:
         log.warning("marked %d abandoned attempt(s) unknown", len(stale))
     return len(stale)
@@ -182,6 +189,20 @@ def claim_attempt(
 def send_claimed(client: ZegoClient, task: Task, attempt: Attempt, prepared: PreparedCall) -> None:
     """Send a claimed attempt (outside any transaction) and record its outcome."""
     _send_and_record(client, task, attempt, prepared)
+
+
+def batch_item_ended(*, attempt_id: int, state: State) -> None:
+    """In the caller's transaction: move the batch item sent with this attempt to ``state``, and its batch's
+    counts with it. Each move is a conditional UPDATE, so that an item is counted once whoever records it:
+    its outcome, or the stale sweep calling it unknown first (a late answer then moves it on from there)."""
+    items = BatchItem.objects.filter(attempt_id=attempt_id)
+    for was in (State.SENDING, State.UNKNOWN):
+        if was != state and items.filter(state=was).update(state=state):
+            counts = {BATCH_COUNTS[state]: F(BATCH_COUNTS[state]) + 1}
+            if was in BATCH_COUNTS:
+                counts[BATCH_COUNTS[was]] = F(BATCH_COUNTS[was]) - 1
+            Batch.objects.filter(items__attempt_id=attempt_id).update(**counts)
+            return
 
 
 def _retryable_q(now) -> Q:
@@ -275,6 +296,8 @@ def _write_outcome(
         may_have_reached=failure.may_have_reached if failure else True,
         **texts,
     )
+    if attempt.reason in BATCH_REASONS:
+        batch_item_ended(attempt_id=attempt.pk, state=state)
     # Only the latest attempt speaks for the task (an expired attempt that answers late does not).
     accepted = result_fields_on_acceptance(now) if state == State.SUCCEEDED else {}
     next_retry_at, retry_note = auto_retry_plan(attempts=attempt.number, result=result, now=now)

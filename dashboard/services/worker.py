@@ -146,7 +146,9 @@ def _tidy_queue(now: datetime) -> int:
 
     from .. import tasks
 
-    mine = DBTaskResult.objects.filter(task_path__in=[tasks.tick.module_path, tasks.poll_result.module_path])
+    mine = DBTaskResult.objects.filter(
+        task_path__in=[tasks.tick.module_path, tasks.poll_result.module_path, tasks.send_batch.module_path]
+    )
     lost = (
         mine.running()
         .filter(started_at__lt=now - RUNNING_AT_MOST)
