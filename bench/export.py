@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -33,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.history.main import ROOT, resolve_database, setup_django
+from bench.history.main import ROOT, _remove_sqlite, resolve_database, setup_django, write_results
 
 ROWS_PER_S_TARGET = 50_000
 PEAK_MB_TARGET = 100.0
@@ -267,16 +266,11 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
             "all_pass": all(r["pass"] for r in results.values() if "pass" in r),
         }
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(output, indent=2) + "\n")
-            print(f"bench: results written to {args.output}")
+        write_results(args.output, output)
         return 1 if args.strict and not output["all_pass"] else 0
     finally:
         connection.close()
         if owned and not args.keep:
-            from bench.history.main import _remove_sqlite
-
             _remove_sqlite(owned)
 
 

@@ -18,7 +18,6 @@ so that a wrong answer is never timed as a fast one.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -28,7 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.history.main import resolve_database, setup_django
+from bench.history.main import _remove_sqlite, resolve_database, setup_django, write_results
 
 TARGET_MS = 50.0
 warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic for a benchmark
@@ -231,16 +230,11 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
             "all_pass": all(r["pass"] for r in results.values()),
         }
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(output, indent=2) + "\n")
-            print(f"bench: results written to {args.output}")
+        write_results(args.output, output)
         return 1 if args.strict and not output["all_pass"] else 0
     finally:
         connection.close()
         if owned and not args.keep:
-            from bench.history.main import _remove_sqlite
-
             _remove_sqlite(owned)
 
 

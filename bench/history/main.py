@@ -103,6 +103,14 @@ def setup_django(database_url: str, *, log_level: str = "INFO") -> None:
     django.setup()
 
 
+def write_results(path: Path | None, results: dict) -> None:
+    """The benchmark's figures as JSON (bench/results/...), when asked for."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"bench: results written to {path}")
+
+
 def _remove_sqlite(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -176,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         passed = sum(c.results["pass"] for c in all_cases)
         verdict = "all targets met" if results["all_pass"] else "TARGETS MISSED"
         print(f"\nbench: {verdict} ({passed}/{len(all_cases)} cases within {report.FLOOR_RATIO}x the floor)")
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(results, indent=2) + "\n")
-            print(f"bench: results written to {args.output}")
+        write_results(args.output, results)
         return 1 if args.strict and not results["all_pass"] else 0
     finally:
         connection.close()
